@@ -1,0 +1,64 @@
+# mysql-cluster: every entry point an operator or CI needs. `make up` deploys, `make test` runs every tier.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV ?= $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: setup lint test test-unit test-scripts test-check e2e toolchain cluster-up cluster-down up down check clean
+
+## setup: Debian packages, the virtualenv and the Python packages (idempotent)
+setup:
+	bash tools/setup-host.sh
+
+## lint: ruff, ruff format --check, mypy --strict, shellcheck on every script
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	shellcheck $$(git ls-files '*.sh')
+
+## test-unit: the component with Pulumi mocks (seconds)
+test-unit: setup
+	$(PYTEST) -m unit
+
+## test-scripts: the container scripts against real mariadbd processes (a minute)
+test-scripts: setup
+	$(PYTEST) -m scripts
+
+## test-check: the post-deploy check tool against real mariadbd processes
+test-check: setup
+	$(PYTEST) -m check
+
+## toolchain: build or find the cached end-to-end toolchain (an hour cold, seconds cached)
+toolchain:
+	bash e2e/toolchain/build.sh
+
+## cluster-up / cluster-down: the local single-node Kubernetes cluster
+cluster-up: toolchain
+	bash e2e/cluster.sh up
+
+cluster-down:
+	bash e2e/cluster.sh down
+
+## e2e: the five end-to-end scenarios, real pulumi against the real local cluster
+e2e: setup cluster-up
+	$(PYTEST) -m e2e
+
+## test: every tier (what the README names and .ci/run calls)
+test: lint test-unit test-scripts test-check e2e
+
+## up / down: deploy and verify (to the local cluster when no kube context is configured), tear down
+up: setup
+	bash tools/up.sh
+
+down: setup
+	bash tools/down.sh
+
+## check: post-deploy replication checks against the current stack
+check: setup
+	$(PY) scripts/check.py --stack-outputs --wait 300
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
