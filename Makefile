@@ -17,7 +17,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	shellcheck $$(git ls-files '*.sh')
+	shellcheck -x $$(git ls-files "*.sh")
 
 ## test-unit: the component with Pulumi mocks (seconds)
 test-unit: setup
@@ -58,7 +58,7 @@ down: setup
 
 ## check: post-deploy replication checks against the current stack
 check: setup
-	$(PY) scripts/check.py --stack-outputs --wait 300
+	bash tools/check.sh --wait 300
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -41,7 +41,7 @@ stamp="$venv/.installed-$(sha256sum "$here/pyproject.toml" | cut -c1-16)"
 if [[ ! -e $stamp ]]; then
   log "installing Python packages into $venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -e "$here[dev]"
+  "$venv/bin/pip" install -q -e "${here}[dev]"
   rm -f "$venv"/.installed-*
   touch "$stamp"
 fi

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `make down`: destroy the stack `make up` deployed. The local cluster itself stays up (`make cluster-down`).
+set -euo pipefail
+# shellcheck source=tools/lib/target.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/target.sh"
+
+choose_target
+setup_pulumi
+cd "$repo"
+pulumi destroy --yes --skip-preview --stack "$stack"
