@@ -1,0 +1,135 @@
+"""Fixtures of the end-to-end tier: the real `pulumi` CLI against the real local Kubernetes cluster.
+
+The cluster (`e2e/cluster.sh up`) and the toolchain (`e2e/toolchain/build.sh`) are prepared by `make e2e`
+before pytest starts; these fixtures only find them. The project is copied into a temporary directory so the
+stack's files (`Pulumi.e2e.yaml`) never touch the checkout; the Pulumi state lives in a file backend there.
+When a scenario fails, the pods' logs, the events and the cluster's component logs are saved under
+`e2e-artifacts/<test name>/`, which `.ci/run` prints.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .harness import ARTIFACTS, REPO, Kube, Stack
+
+
+def _capture(cmd: list[str]) -> str:
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def e2e_env() -> dict[str, str]:
+    """The environment every command of the tier runs with: toolchain on PATH, the local kubeconfig."""
+    try:
+        path = _capture(["bash", str(REPO / "e2e/toolchain/build.sh"), "--print-path"])
+        kubeconfig = _capture(["bash", str(REPO / "e2e/cluster.sh"), "kubeconfig"])
+    except subprocess.CalledProcessError as err:
+        pytest.fail(f"the e2e toolchain or cluster is missing (run `make cluster-up`): {err.stderr}")
+    env = dict(os.environ)
+    env["PATH"] = f"{path}:{REPO / '.venv/bin'}:{env['PATH']}"
+    env["KUBECONFIG"] = kubeconfig
+    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+    env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
+    env.pop("PULUMI_ACCESS_TOKEN", None)
+    ready = subprocess.run(
+        ["kubectl", "get", "--raw", "/readyz"], capture_output=True, text=True, env=env, check=False
+    )
+    if ready.returncode != 0:
+        pytest.fail(f"the local cluster does not answer (run `make cluster-up`): {ready.stderr.strip()}")
+    return env
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A fresh stack `e2e` of a copy of the project, in its own namespace, with the local stack's settings."""
+    root = tmp_path_factory.mktemp("e2e")
+    workdir = root / "project"
+    workdir.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(REPO / name, workdir / name)
+    (workdir / "mysql_cluster").symlink_to(REPO / "mysql_cluster")
+    (workdir / ".venv").symlink_to(REPO / ".venv")
+    (root / "state").mkdir()
+    env = dict(e2e_env)
+    env["PULUMI_BACKEND_URL"] = f"file://{root / 'state'}"
+    env["PULUMI_HOME"] = str(root / "pulumi-home")
+    env["PULUMI_CONFIG_PASSPHRASE"] = secrets.token_urlsafe(24)
+    env["PYTHONPATH"] = str(workdir)
+    # The local stack's settings (local images, small resources), in this stack's own namespace.
+    shutil.copy(REPO / "Pulumi.local.yaml", workdir / "Pulumi.e2e.yaml")
+    st = Stack(workdir=workdir, env=env)
+    st.pulumi("stack", "init", st.name)
+    namespace = f"mc-e2e-{secrets.token_hex(3)}"
+    st.config_set("namespace", namespace)
+    st.config_set("replicas", "3")
+    yield st
+    # Whatever happened, leave nothing behind on the shared local cluster.
+    st.pulumi("destroy", "--yes", "--skip-preview", check=False)
+    subprocess.run(
+        ["kubectl", "delete", "namespace", namespace, "--ignore-not-found", "--wait=false"],
+        env=e2e_env,
+        capture_output=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def kube(stack: Stack, e2e_env: dict[str, str]) -> Kube:
+    namespace = stack.pulumi("config", "get", "namespace").stdout.strip()
+    return Kube(env=e2e_env, namespace=namespace)
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Any:
+    """Print a measured figure to the terminal even when output is captured."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+
+    def write(message: str) -> None:
+        if reporter is not None:
+            reporter.write_line(f"[e2e] {request.node.name}: {message}")
+
+    return write
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    rep = outcome.get_result()  # type: ignore[attr-defined]
+    if rep.when == "call" and rep.failed:
+        _save_artifacts(item)
+
+
+def _save_artifacts(item: pytest.Item) -> None:
+    funcargs = getattr(item, "funcargs", {})
+    kube: Kube | None = funcargs.get("kube")
+    stack: Stack | None = funcargs.get("stack")
+    folder = ARTIFACTS / item.name
+    folder.mkdir(parents=True, exist_ok=True)
+    if stack is not None:
+        (folder / "pulumi.log").write_text("\n".join(stack.log[-10:]))
+    if kube is not None:
+        for args, name in (
+            (("get", "all,pvc,pv,endpointslices", "-o", "wide"), "objects.txt"),
+            (("get", "events", "--sort-by=.lastTimestamp"), "events.txt"),
+            (("describe", "pods"), "pods-describe.txt"),
+        ):
+            (folder / name).write_text(kube.run(*args, check=False).stdout)
+        for pod in kube.pod_names():
+            logs = kube.run("logs", pod, "--all-containers", "--prefix", "--timestamps", check=False)
+            previous = kube.run(
+                "logs", pod, "--all-containers", "--prefix", "--timestamps", "--previous", check=False
+            )
+            (folder / f"{pod}.log").write_text(logs.stdout + logs.stderr + previous.stdout)
+    subprocess.run(
+        ["bash", str(REPO / "e2e/cluster.sh"), "logs", str(folder / "cluster")],
+        capture_output=True,
+        check=False,
+    )

@@ -1,0 +1,80 @@
+"""What the end-to-end tests drive: the pulumi CLI on one stack, and kubectl in its namespace."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "e2e-artifacts"
+LOCAL_IMAGE = "localhost/mysql-cluster/mariadb:10.11"
+CLUSTER_NAME = "mysql"
+
+
+def _capture(cmd: list[str], env: dict[str, str] | None = None) -> str:
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+@dataclass
+class Kube:
+    """kubectl against the local cluster, in the stack's namespace."""
+
+    env: dict[str, str]
+    namespace: str
+
+    def run(
+        self, *args: str, check: bool = True, namespaced: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = ["kubectl", *(["-n", self.namespace] if namespaced else []), *args]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=self.env, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    def json(self, *args: str, namespaced: bool = True) -> Any:
+        return json.loads(self.run(*args, "-o", "json", namespaced=namespaced).stdout)
+
+    def pod_names(self) -> list[str]:
+        pods = self.json("get", "pods", "-l", f"app.kubernetes.io/instance={CLUSTER_NAME}")
+        return sorted(p["metadata"]["name"] for p in pods["items"])
+
+
+@dataclass
+class Stack:
+    """One Pulumi stack of the project, driven through the real CLI with a local file backend."""
+
+    workdir: Path
+    env: dict[str, str]
+    name: str = "e2e"
+    log: list[str] = field(default_factory=list)
+
+    def pulumi(
+        self, *args: str, check: bool = True, timeout: float = 1800
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = ["pulumi", *args, "--stack", self.name, "--non-interactive"]
+        result = subprocess.run(
+            cmd, cwd=self.workdir, capture_output=True, text=True, env=self.env, timeout=timeout, check=False
+        )
+        self.log.append(f"$ {' '.join(cmd)}\n{result.stdout}\n{result.stderr}")
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def config_set(self, key: str, value: str, *, path: bool = False) -> None:
+        self.pulumi("config", "set", *(["--path"] if path else []), key, value)
+
+    def up(self) -> float:
+        start = time.monotonic()
+        self.pulumi("up", "--yes", "--skip-preview")
+        return time.monotonic() - start
+
+    def outputs(self) -> dict[str, Any]:
+        out = self.pulumi("stack", "output", "--json", "--show-secrets").stdout
+        parsed: dict[str, Any] = json.loads(out)
+        return parsed

@@ -1,0 +1,266 @@
+"""The five end-to-end scenarios, in order, on one stack: deploy, scale up, no-op, scale down, destroy.
+
+Replication state is asserted through the post-deploy check tool (`scripts/check.py --json`), the same command
+an operator runs; what the tool does not cover (a write rejected by a replica, a row through the write
+Service, the read Service's endpoints, table checksums, PVC retention, an empty state after destroy) is
+asserted here. Every scenario prints what it measured.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pymysql
+import pytest
+
+from .harness import CLUSTER_NAME, LOCAL_IMAGE, REPO, Kube, Stack
+
+pytestmark = pytest.mark.e2e
+
+Report = Callable[[str], None]
+TABLE = "e2e.items"
+
+
+def run_check(stack: Stack, *args: str) -> tuple[int, dict[str, Any]]:
+    """Run the operator's check tool against the stack; return its exit code and JSON report."""
+    cmd = [sys.executable, str(REPO / "scripts/check.py"), "--stack", stack.name, "--json", *args]
+    result = subprocess.run(
+        cmd, cwd=stack.workdir, env=stack.env, capture_output=True, text=True, check=False
+    )
+    stack.log.append(f"$ {' '.join(cmd)}\n{result.stdout}\n{result.stderr}")
+    try:
+        report: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(f"check printed no JSON (exit {result.returncode}):\n{result.stderr}") from None
+    return result.returncode, report
+
+
+def assert_healthy(stack: Stack, pods: int) -> dict[str, Any]:
+    code, report = run_check(stack, "--wait", "300")
+    assert code == 0, f"check says unhealthy: {json.dumps(report.get('failures'), indent=1)}"
+    assert len(report["pods"]) == pods
+    replicas = [p for p in report["pods"] if p["role"] == "replica"]
+    assert len(replicas) == pods - 1
+    for pod in replicas:
+        assert pod["replication"]["io_running"] is True, pod
+        assert pod["replication"]["sql_running"] is True, pod
+    ids = [p["server_id"] for p in report["pods"]]
+    uuids = [p["server_uuid"] for p in report["pods"]]
+    assert len(set(ids)) == pods, ids
+    assert len(set(uuids)) == pods, uuids
+    return report
+
+
+def pod_ips(kube: Kube) -> dict[str, str]:
+    pods = kube.json("get", "pods", "-l", f"app.kubernetes.io/instance={CLUSTER_NAME}")
+    return {p["metadata"]["name"]: p["status"]["podIP"] for p in pods["items"]}
+
+
+@contextmanager
+def connect(host: str, password: str) -> Iterator[pymysql.connections.Connection[Any]]:
+    conn = pymysql.connect(
+        host=host, port=3306, user="root", password=password, connect_timeout=10, autocommit=True
+    )
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def query(host: str, password: str, sql: str) -> tuple[tuple[Any, ...], ...]:
+    with connect(host, password) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return tuple(cur.fetchall())
+
+
+def root_password(stack: Stack) -> str:
+    password: str = stack.outputs()["rootPassword"]
+    return password
+
+
+def run_client_pod(kube: Kube, stack: Stack, name: str, sql: str) -> str:
+    """Run `sql` from a pod inside the cluster against the write Service, by its in-cluster DNS name."""
+    outputs = stack.outputs()
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": kube.namespace},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "client",
+                    "image": LOCAL_IMAGE,
+                    "imagePullPolicy": "Never",
+                    "command": ["mariadb", "-h", outputs["writeEndpoint"], "-uroot", "-e", sql],
+                    "env": [
+                        {
+                            "name": "MYSQL_PWD",
+                            "valueFrom": {
+                                "secretKeyRef": {"name": outputs["secretName"], "key": "root-password"}
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+    apply = subprocess.run(
+        ["kubectl", "apply", "-f", "-"],
+        check=False,
+        input=json.dumps(manifest),
+        capture_output=True,
+        text=True,
+        env=kube.env,
+    )
+    assert apply.returncode == 0, apply.stderr
+    deadline = time.monotonic() + 120
+    phase = ""
+    while time.monotonic() < deadline:
+        phase = kube.run("get", "pod", name, "-o", "jsonpath={.status.phase}").stdout
+        if phase in ("Succeeded", "Failed"):
+            break
+        time.sleep(2)
+    logs = kube.run("logs", name, check=False).stdout
+    kube.run("delete", "pod", name, "--wait=false")
+    assert phase == "Succeeded", f"client pod ended {phase!r}: {logs}"
+    return logs
+
+
+def wait_for(what: str, probe: Callable[[], bool], timeout: float = 120) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if probe():
+            return time.monotonic() - start
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_fresh_stack_deploys_a_replicating_cluster(stack: Stack, kube: Kube, report: Report) -> None:
+    seconds = stack.up()
+    report(f"pulumi up of a fresh stack with 3 pods took {seconds:.0f}s")
+    checked = assert_healthy(stack, pods=3)
+    report(f"check: healthy; canary delays {[p.get('canary_delay_ms') for p in checked['pods']]} ms")
+
+    password = root_password(stack)
+    ips = pod_ips(kube)
+    replicas = [f"{CLUSTER_NAME}-1", f"{CLUSTER_NAME}-2"]
+    for pod in replicas:
+        with pytest.raises(pymysql.err.MySQLError) as rejected:
+            query(ips[pod], password, "CREATE DATABASE e2e_must_not_exist")
+        assert rejected.value.args[0] in (1290, 1836), rejected.value  # read-only
+    report("both replicas rejected a client write")
+
+    run_client_pod(
+        kube,
+        stack,
+        "e2e-writer",
+        f"CREATE DATABASE IF NOT EXISTS e2e; CREATE TABLE IF NOT EXISTS {TABLE} "
+        "(id INT PRIMARY KEY AUTO_INCREMENT, note VARCHAR(64)) ENGINE=InnoDB; "
+        f"INSERT INTO {TABLE} (note) VALUES ('through the write service')",
+    )
+    for pod in replicas:
+        delay = wait_for(
+            f"the row on {pod}",
+            lambda pod=pod: bool(
+                query(ips[pod], password, f"SELECT 1 FROM {TABLE} WHERE note='through the write service'")
+            ),
+        )
+        report(f"row written through the write Service read on {pod} after {delay:.1f}s")
+
+    read_service = stack.outputs()["readService"]
+    slices = kube.json("get", "endpointslices", "-l", f"kubernetes.io/service-name={read_service}")
+    ready = sorted(
+        ep["targetRef"]["name"]
+        for s in slices["items"]
+        for ep in s.get("endpoints") or []
+        if (ep.get("conditions") or {}).get("ready")
+    )
+    assert ready == replicas, f"read Service endpoints {ready}, expected the ready replicas {replicas}"
+    report(f"read Service endpoints are exactly {ready}")
+
+
+def test_scale_up_clones_a_new_replica(stack: Stack, kube: Kube, report: Report) -> None:
+    password = root_password(stack)
+    primary = pod_ips(kube)[f"{CLUSTER_NAME}-0"]
+    with connect(primary, password) as conn, conn.cursor() as cur:
+        rows = [(f"row {i}",) for i in range(2000)]
+        cur.executemany(f"INSERT INTO {TABLE} (note) VALUES (%s)", rows)
+    (count,) = query(primary, password, f"SELECT COUNT(*) FROM {TABLE}")[0]
+    report(f"{count} rows on the primary before scaling")
+
+    stack.config_set("replicas", "4")
+    seconds = stack.up()
+    report(f"pulumi up 3 -> 4 pods (clone and catch-up included) took {seconds:.0f}s")
+    assert_healthy(stack, pods=4)
+
+    ips = pod_ips(kube)
+    assert sorted(ips) == [f"{CLUSTER_NAME}-{i}" for i in range(4)]
+    expected = query(primary, password, f"CHECKSUM TABLE {TABLE}")[0][1]
+    for pod, ip in sorted(ips.items()):
+        wait_for(
+            f"checksum on {pod}",
+            lambda ip=ip: query(ip, password, f"CHECKSUM TABLE {TABLE}")[0][1] == expected,
+        )
+        (pod_count,) = query(ip, password, f"SELECT COUNT(*) FROM {TABLE}")[0]
+        assert pod_count == count, (pod, pod_count, count)
+    report(f"CHECKSUM TABLE {expected} and {count} rows equal on all 4 pods")
+
+
+def test_second_up_changes_nothing(stack: Stack, report: Report) -> None:
+    start = time.monotonic()
+    result = stack.pulumi("up", "--yes", "--skip-preview", "--expect-no-changes", check=False)
+    assert result.returncode == 0, f"a second `pulumi up` wanted changes:\n{result.stdout}\n{result.stderr}"
+    report(f"second pulumi up reported no changes in {time.monotonic() - start:.0f}s")
+
+
+def test_scale_down_keeps_cluster_healthy_and_follows_pvc_retention(
+    stack: Stack, kube: Kube, report: Report
+) -> None:
+    when_scaled = stack.pulumi("config", "get", "--path", "pvcRetention.whenScaled").stdout.strip()
+    stack.config_set("replicas", "3")
+    seconds = stack.up()
+    report(f"pulumi up 4 -> 3 pods took {seconds:.0f}s")
+    assert_healthy(stack, pods=3)
+    claim = f"data-{CLUSTER_NAME}-3"
+
+    def claim_exists() -> bool:
+        return kube.run("get", "pvc", claim, check=False).returncode == 0
+
+    if when_scaled == "Delete":
+        waited = wait_for(f"PVC {claim} to be deleted", lambda: not claim_exists())
+        report(f"pvcRetention.whenScaled=Delete: {claim} deleted after {waited:.0f}s")
+    else:
+        time.sleep(10)
+        assert claim_exists(), f"pvcRetention.whenScaled={when_scaled} but {claim} is gone"
+        report(f"pvcRetention.whenScaled={when_scaled}: {claim} kept")
+
+
+def test_destroy_removes_everything(stack: Stack, kube: Kube, report: Report) -> None:
+    start = time.monotonic()
+    stack.pulumi("destroy", "--yes", "--skip-preview")
+    report(f"pulumi destroy took {time.monotonic() - start:.0f}s")
+    exported = json.loads(stack.pulumi("stack", "export").stdout)
+    resources = exported.get("deployment", {}).get("resources") or []
+    assert resources == [], f"state still holds {[r['urn'] for r in resources]}"
+    leftovers = kube.json(
+        "get",
+        "statefulsets,services,configmaps,secrets,poddisruptionbudgets,networkpolicies,serviceaccounts,roles",
+        "--all-namespaces",
+        "-l",
+        f"app.kubernetes.io/instance={CLUSTER_NAME}",
+        namespaced=False,
+    )
+    assert leftovers["items"] == [], [i["metadata"]["name"] for i in leftovers["items"]]
+    wait_for(
+        f"namespace {kube.namespace} to go",
+        lambda: kube.run("get", "namespace", kube.namespace, check=False, namespaced=False).returncode != 0,
+        timeout=180,
+    )
+    report("state empty; no object of the stack left; namespace gone")
