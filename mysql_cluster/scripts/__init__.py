@@ -1,0 +1,1 @@
+"""The container scripts, shipped as package data and loaded verbatim by `mysql_cluster.configmap`."""

@@ -1,0 +1,110 @@
+"""Credentials: generated into one Secret, reaching containers only by reference, never leaking."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from mysql_cluster import MySQLClusterArgs
+
+from .conftest import PASSWORD_TYPE, Deploy, mock_password
+
+pytestmark = pytest.mark.unit
+
+# How the Pulumi wire format marks a secret value (pulumi.runtime.rpc).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+KEYS = ("root-password", "replication-password", "backup-password")
+PASSWORD_VARIABLES = {
+    "MYSQL_ROOT_PASSWORD": "root-password",
+    "MYSQL_REPLICATION_PASSWORD": "replication-password",
+    "MYSQL_BACKUP_PASSWORD": "backup-password",
+}
+
+
+def test_three_strong_passwords_are_generated(deploy: Deploy) -> None:
+    rendered = deploy(MySQLClusterArgs())
+    passwords = rendered.all(PASSWORD_TYPE)
+    assert sorted(p.name for p in passwords) == sorted(f"mysql-{key}" for key in KEYS)
+    for password in passwords:
+        assert password.inputs["length"] >= 32
+        assert password.inputs["special"] is False  # travel through SQL literals and option files unescaped
+
+
+def test_one_secret_holds_every_password_and_is_marked_secret(deploy: Deploy) -> None:
+    rendered = deploy(MySQLClusterArgs())
+    secret = rendered.one("kubernetes:core/v1:Secret", "mysql-credentials").inputs
+    assert secret["metadata"]["name"] == "mysql-credentials"
+    assert secret["type"] == "Opaque"
+    assert "stringData" not in secret
+    data = secret["data"]
+    assert data[SECRET_SIG_KEY] == SECRET_SIG, "the Secret's data is not marked secret"
+    decoded = {key: base64.b64decode(value).decode() for key, value in data["value"].items()}
+    assert decoded == {key: mock_password(f"mysql-{key}") for key in KEYS}
+
+
+def test_no_password_appears_outside_the_secret(deploy: Deploy) -> None:
+    rendered = deploy(MySQLClusterArgs())
+    passwords = [mock_password(f"mysql-{key}") for key in KEYS]
+    # The search can find them: they are in the Secret (base64) and in the stack outputs.
+    everything = rendered.text()
+    assert all(base64.b64encode(p.encode()).decode() in everything for p in passwords)
+    rest = rendered.text(exclude_types=(PASSWORD_TYPE, "kubernetes:core/v1:Secret"))
+    for password in passwords:
+        for form in (password, base64.b64encode(password.encode()).decode()):
+            assert form not in rest
+
+
+def test_containers_get_passwords_by_secret_reference_only(deploy: Deploy) -> None:
+    rendered = deploy(MySQLClusterArgs())
+    spec = rendered.pod_spec()
+    for container in spec["initContainers"] + spec["containers"]:
+        for variable in container.get("env", []):
+            if variable["name"] in PASSWORD_VARIABLES:
+                assert "value" not in variable, f"{container['name']}: {variable['name']} has a value"
+                ref = variable["valueFrom"]["secretKeyRef"]
+                assert ref == {
+                    "name": "mysql-credentials",
+                    "key": PASSWORD_VARIABLES[variable["name"]],
+                    "optional": False,
+                }
+        assert not any("PASSWORD" in arg for arg in container["command"] + container.get("args", []))
+
+
+@pytest.mark.parametrize(
+    ("container", "has_passwords"),
+    [("init-config", False), ("label-pod", False), ("clone", False), ("mysql", True), ("backup", True)],
+)
+def test_only_containers_that_log_in_to_a_server_get_passwords(
+    deploy: Deploy, container: str, has_passwords: bool
+) -> None:
+    env = {v["name"] for v in deploy(MySQLClusterArgs()).container(container).get("env", [])}
+    assert (set(PASSWORD_VARIABLES) <= env) is has_passwords
+    assert bool(set(PASSWORD_VARIABLES) & env) is has_passwords
+
+
+def test_existing_secret_replaces_generated_credentials(deploy: Deploy) -> None:
+    rendered = deploy(
+        MySQLClusterArgs(existing_secret="db-credentials", create_namespace=False, namespace="db")
+    )
+    assert rendered.all(PASSWORD_TYPE) == []
+    secrets = rendered.all("kubernetes:core/v1:Secret")
+    assert [(s.name, s.read_id) for s in secrets] == [("mysql-existing-credentials", "db/db-credentials")]
+    refs = {
+        v["valueFrom"]["secretKeyRef"]["name"]
+        for v in rendered.container("mysql")["env"]
+        if v["name"] in PASSWORD_VARIABLES
+    }
+    assert refs == {"db-credentials"}
+    assert rendered.outputs["secretName"] == "db-credentials"
+    assert "secretName" not in rendered.secret_outputs  # a name, not a secret
+    assert rendered.outputs["rootPassword"] is None
+
+
+def test_existing_secret_without_every_key_fails_the_deployment(deploy: Deploy) -> None:
+    args = MySQLClusterArgs(existing_secret="db-credentials", create_namespace=False, namespace="db")
+    with pytest.raises(
+        Exception, match=r"'db-credentials' lacks .*keys: replication-password, backup-password"
+    ):
+        deploy(args, existing_secret_keys=("root-password",))
