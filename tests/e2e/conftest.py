@@ -9,6 +9,7 @@ When a scenario fails, the pods' logs, the events and the cluster's component lo
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -19,6 +20,36 @@ from typing import Any
 import pytest
 
 from .harness import ARTIFACTS, REPO, Kube, Stack
+
+EXISTING_SECRET = "mysql-e2e-credentials"
+
+
+def random_provider_available() -> bool:
+    """Whether the pinned toolchain has the random provider (PULUMI_RANDOM_AVAILABLE in versions.env)."""
+    pins = (REPO / "e2e/toolchain/versions.env").read_text()
+    return "PULUMI_RANDOM_AVAILABLE=false" not in pins
+
+
+def _create_existing_secret(env: dict[str, str], namespace: str) -> str:
+    passwords = {key: secrets.token_urlsafe(24) for key in ("root", "replication", "backup")}
+    subprocess.run(["kubectl", "create", "namespace", namespace], env=env, check=True, capture_output=True)
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": EXISTING_SECRET, "namespace": namespace},
+        "type": "Opaque",
+        "stringData": {f"{key}-password": value for key, value in passwords.items()},
+    }
+    # Through stdin, so no password is on a command line.
+    subprocess.run(
+        ["kubectl", "apply", "-f", "-"],
+        input=json.dumps(manifest),
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return passwords["root"]
 
 
 def _capture(cmd: list[str]) -> str:
@@ -70,6 +101,12 @@ def stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
     namespace = f"mc-e2e-{secrets.token_hex(3)}"
     st.config_set("namespace", namespace)
     st.config_set("replicas", "3")
+    if not random_provider_available():
+        # No pulumi-resource-random could be built here (see e2e/toolchain/versions.env): deploy through the
+        # component's documented `existingSecret` path instead, with a Secret made the way an operator would.
+        st.root_password = _create_existing_secret(e2e_env, namespace)
+        st.config_set("existingSecret", EXISTING_SECRET)
+        st.config_set("createNamespace", "false")
     yield st
     # Whatever happened, leave nothing behind on the shared local cluster.
     st.pulumi("destroy", "--yes", "--skip-preview", check=False)

@@ -51,6 +51,9 @@ class Stack:
     env: dict[str, str]
     name: str = "e2e"
     log: list[str] = field(default_factory=list)
+    root_password: str | None = (
+        None  # set when the stack uses an existing Secret instead of generated passwords
+    )
 
     def pulumi(
         self, *args: str, check: bool = True, timeout: float = 1800
@@ -73,6 +76,13 @@ class Stack:
         start = time.monotonic()
         self.pulumi("up", "--yes", "--skip-preview")
         return time.monotonic() - start
+
+    def password(self) -> str:
+        """The root password: from the stack's secret output, or the existing Secret the test created."""
+        if self.root_password is not None:
+            return self.root_password
+        password: str = self.outputs()["rootPassword"]
+        return password
 
     def outputs(self) -> dict[str, Any]:
         out = self.pulumi("stack", "output", "--json", "--show-secrets").stdout

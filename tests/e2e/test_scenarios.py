@@ -79,11 +79,6 @@ def query(host: str, password: str, sql: str) -> tuple[tuple[Any, ...], ...]:
         return tuple(cur.fetchall())
 
 
-def root_password(stack: Stack) -> str:
-    password: str = stack.outputs()["rootPassword"]
-    return password
-
-
 def run_client_pod(kube: Kube, stack: Stack, name: str, sql: str) -> str:
     """Run `sql` from a pod inside the cluster against the write Service, by its in-cluster DNS name."""
     outputs = stack.outputs()
@@ -148,7 +143,7 @@ def test_fresh_stack_deploys_a_replicating_cluster(stack: Stack, kube: Kube, rep
     checked = assert_healthy(stack, pods=3)
     report(f"check: healthy; canary delays {[p.get('canary_delay_ms') for p in checked['pods']]} ms")
 
-    password = root_password(stack)
+    password = stack.password()
     ips = pod_ips(kube)
     replicas = [f"{CLUSTER_NAME}-1", f"{CLUSTER_NAME}-2"]
     for pod in replicas:
@@ -187,7 +182,7 @@ def test_fresh_stack_deploys_a_replicating_cluster(stack: Stack, kube: Kube, rep
 
 
 def test_scale_up_clones_a_new_replica(stack: Stack, kube: Kube, report: Report) -> None:
-    password = root_password(stack)
+    password = stack.password()
     primary = pod_ips(kube)[f"{CLUSTER_NAME}-0"]
     with connect(primary, password) as conn, conn.cursor() as cur:
         rows = [(f"row {i}",) for i in range(2000)]
