@@ -1,0 +1,169 @@
+"""The tool's real command line against a live cluster of real mariadbd processes: one scenario per test.
+
+Every run goes through `run_check`, which also asserts that the root password appears nowhere in the output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from mysql_cluster_check import Address, Cluster, Options, Password, check_cluster, render_table
+
+from .conftest import CHECK, PASSWORD, SECRETS, LiveCluster, endpoint_flags, run_check
+
+pytestmark = pytest.mark.check
+
+FAST = ("--canary-timeout", "3", "--connect-timeout", "3")
+
+
+def test_healthy_cluster_exits_0_and_measures_the_canary_delay(cluster: LiveCluster) -> None:
+    run = run_check(*endpoint_flags(cluster), "--json")
+    assert run.code == 0, run.stdout
+    report = run.json
+    assert (report["healthy"], report["exit_code"], report["failures"]) == (True, 0, [])
+    primary, *replicas = report["pods"]
+    assert (primary["role"], primary["read_only"], primary["canary"]["status"]) == (
+        "primary",
+        False,
+        "written",
+    )
+    assert [pod["server_id"] for pod in report["pods"]] == [100, 101, 102]
+    for pod in replicas:
+        assert (pod["replication"]["io_running"], pod["replication"]["sql_running"]) == (True, True)
+        assert pod["replication"]["source"] == cluster.endpoints["mysql-0"]
+        assert pod["canary"]["status"] == "seen"
+        assert 0 < pod["canary"]["delay_seconds"] < 3
+        assert pod["gtid_position"] == primary["gtid_position"]  # probed before the canary: nothing in flight
+
+    table = run_check(*endpoint_flags(cluster))
+    assert table.code == 0
+    lines = table.stdout.splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["mysql-0", "mysql-1", "mysql-2"]
+    assert all(line.split()[10].endswith("s") for line in lines[2:4]), lines  # CANARY: the measured delay
+    assert lines[4].startswith("HEALTHY: mysql-0 is the only writable pod, 2 replicas replicating from it")
+    assert "\033[" not in table.stdout  # not a terminal: no colour
+
+
+def test_canary_row_is_removed_after_the_run(cluster: LiveCluster) -> None:
+    assert run_check(*endpoint_flags(cluster)).code == 0
+    assert cluster.sql("mysql-0", "SELECT COUNT(*) FROM mysql_cluster_check.canary") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("thread", "check"), [("SQL_THREAD", "replication_sql_thread"), ("IO_THREAD", "replication_io_thread")]
+)
+def test_stopped_replication_thread_exits_1_naming_pod_and_thread(
+    cluster: LiveCluster, thread: str, check: str
+) -> None:
+    cluster.sql("mysql-1", f"STOP SLAVE {thread}")
+    run = run_check(*endpoint_flags(cluster), *FAST, "--json")
+    assert run.code == 1
+    assert run.failures() == {("mysql-1", check)}
+    [failure] = run.json["failures"]
+    assert (failure["observed"], failure["expected"]) == ("No", "Yes")
+    canary = {pod["name"]: pod["canary"]["status"] for pod in run.json["pods"]}
+    assert canary == {"mysql-0": "written", "mysql-1": "skipped", "mysql-2": "seen"}
+
+    table = run_check(*endpoint_flags(cluster), *FAST)
+    assert table.code == 1
+    assert f"FAIL mysql-1 {check}: observed No, expected Yes" in table.stdout
+    assert table.stdout.splitlines()[-1] == "UNHEALTHY: 1 failed check"
+
+
+def test_duplicate_server_id_exits_1_naming_both_pods(cluster: LiveCluster) -> None:
+    cluster.sql("mysql-1", "SET GLOBAL server_id = 100")
+    run = run_check(*endpoint_flags(cluster), "--canary-timeout", "1", "--json")
+    assert run.code == 1
+    duplicates = {(f["pod"], f["observed"]) for f in run.json["failures"] if f["check"] == "server_id_unique"}
+    assert duplicates == {
+        ("mysql-0", "server_id=100, shared with mysql-1"),
+        ("mysql-1", "server_id=100, shared with mysql-0"),
+    }
+    # A replica ignores events carrying its own server_id: the canary never arrives there.
+    assert ("mysql-1", "canary") in run.failures()
+    table = run_check(*endpoint_flags(cluster), "--no-canary").stdout
+    assert (
+        "FAIL mysql-0 server_id_unique: observed server_id=100, shared with mysql-1, expected unique" in table
+    )
+    assert (
+        "FAIL mysql-1 server_id_unique: observed server_id=100, shared with mysql-0, expected unique" in table
+    )
+
+
+def test_writable_replica_exits_1(cluster: LiveCluster) -> None:
+    cluster.sql("mysql-2", "SET GLOBAL read_only = 0")
+    run = run_check(*endpoint_flags(cluster), *FAST, "--json")
+    assert run.code == 1
+    assert run.failures() == {("mysql-2", "writable")}
+    assert (
+        "FAIL mysql-2 writable: observed read_only=OFF" in run_check(*endpoint_flags(cluster), *FAST).stdout
+    )
+
+
+def test_unreachable_pod_exits_2(cluster: LiveCluster) -> None:
+    cluster.pod("mysql-2").stop()
+    run = run_check(*endpoint_flags(cluster), *FAST, "--json")
+    assert run.code == 2
+    assert ("mysql-2", "reachable") in run.failures()
+    [down] = [pod for pod in run.json["pods"] if pod["name"] == "mysql-2"]
+    assert (down["reachable"], down["canary"]["status"]) == (False, "skipped")
+    assert "Can't connect" in down["error"]
+    table = run_check(*endpoint_flags(cluster), *FAST)
+    assert table.code == 2
+    assert table.stdout.splitlines()[-1].startswith("UNREACHABLE:")
+
+
+def test_wrong_password_exits_2_without_printing_it(cluster: LiveCluster) -> None:
+    wrong = "Wr0ng-pw-8Kd"
+    run = run_check(*endpoint_flags(cluster), *FAST, env={"MYSQL_ROOT_PASSWORD": wrong})
+    assert run.code == 2
+    assert "Access denied" in run.stdout
+    assert wrong not in run.stdout + run.stderr
+
+
+def test_no_password_is_a_misconfiguration(cluster: LiveCluster) -> None:
+    run = run_check(*endpoint_flags(cluster), "--json", env={"MYSQL_ROOT_PASSWORD": ""})
+    assert run.code == 2
+    assert run.json["error"].startswith("no root password: set MYSQL_ROOT_PASSWORD")
+    assert run.json["pods"] == []
+
+
+def test_wait_returns_once_the_cluster_heals(cluster: LiveCluster) -> None:
+    cluster.sql("mysql-2", "STOP SLAVE SQL_THREAD")
+    env = {"MYSQL_ROOT_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"}
+    waiting = subprocess.Popen(
+        [sys.executable, str(CHECK), *endpoint_flags(cluster), *FAST, "--wait", "30", "--interval", "0.3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    time.sleep(1.5)
+    cluster.sql("mysql-2", "START SLAVE SQL_THREAD")
+    stdout, stderr = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, stdout + stderr
+    assert "[check] attempt 1 " in stderr
+    assert "mysql-2 replication_sql_thread=No" in stderr
+    assert stdout.splitlines()[-1].startswith("HEALTHY")
+    assert not [secret for secret in SECRETS if secret in stdout + stderr]
+
+
+def test_wait_gives_up_with_the_last_verdict(cluster: LiveCluster) -> None:
+    cluster.sql("mysql-1", "STOP SLAVE IO_THREAD")
+    start = time.monotonic()
+    run = run_check(*endpoint_flags(cluster), *FAST, "--wait", "1.5", "--interval", "0.3")
+    assert run.code == 1
+    assert time.monotonic() - start < 15
+    assert run.stderr.count("[check] attempt") >= 2
+    assert "FAIL mysql-1 replication_io_thread" in run.stdout
+
+
+def test_python_api_reports_the_same_as_the_command_line(cluster: LiveCluster) -> None:
+    endpoints = {pod: Address.parse(address) for pod, address in cluster.endpoints.items()}
+    described = Cluster(pods=tuple(cluster.pods), primary_sources=(endpoints["mysql-0"],), flavor="mariadb")
+    cluster.sql("mysql-2", "STOP SLAVE SQL_THREAD")
+    report = check_cluster(described, endpoints, Password(PASSWORD), Options(canary_timeout=3))
+    assert [(f.pod, f.check) for f in report.failures] == [("mysql-2", "replication_sql_thread")]
+    assert report.canary["mysql-1"].status == "seen"
+    assert "FAIL mysql-2 replication_sql_thread" in render_table(report)
+    assert PASSWORD not in repr(report) + render_table(report)

@@ -1,0 +1,161 @@
+"""The table people read and the JSON machines read, from recorded server states."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from mysql_cluster_check import CanaryResult, PodState, Report, render_json, render_table, report_to_json
+from mysql_cluster_check.checks import evaluate
+from mysql_cluster_check.render import use_colour
+
+from .conftest import recorded_cluster, recorded_pods
+
+pytestmark = pytest.mark.check
+
+ANSI = "\033["
+
+
+def report_of(
+    name: str, canary: dict[str, CanaryResult] | None = None, pods: list[PodState] | None = None
+) -> Report:
+    cluster = recorded_cluster()
+    states = tuple(pods if pods is not None else recorded_pods(name))
+    return Report(
+        cluster, states, canary or {}, tuple(evaluate(cluster, states)), canary_timeout_seconds=30.0
+    )
+
+
+HEALTHY_CANARY = {"mysql-0": CanaryResult("written"), "mysql-1": CanaryResult("seen", delay_seconds=0.021)}
+
+
+def test_healthy_table_has_a_line_per_pod_and_a_healthy_verdict() -> None:
+    lines = render_table(report_of("mariadb-10.11-healthy", HEALTHY_CANARY)).splitlines()
+    assert lines[0].split() == [
+        *("POD", "ROLE", "ENDPOINT", "SERVER_ID", "SERVER_UUID", "READ_ONLY"),
+        *("IO", "SQL", "SOURCE", "LAG", "CANARY", "GTID"),
+    ]
+    assert lines[1].split() == ["mysql-0", "primary", "127.0.0.1:33061", "100", "-", "OFF"] + ["-"] * 4 + [
+        "written",
+        "0-100-13",
+    ]
+    assert lines[2].split() == [
+        *("mysql-1", "replica", "127.0.0.1:33062", "101", "-", "ON"),
+        *("Yes", "Yes", "127.0.0.1:33061", "0s", "0.021s", "0-100-13"),
+    ]
+    assert lines[3] == (
+        "HEALTHY: mysql-0 is the only writable pod, 1 replica replicating from it, "
+        "canary seen on every replica in at most 0.021s"
+    )
+    assert len(lines) == 4
+
+
+def test_columns_line_up() -> None:
+    header, _, replica = render_table(report_of("mariadb-10.11-healthy", HEALTHY_CANARY)).splitlines()[:3]
+    for column, value in (("SOURCE", "127.0.0.1:33061"), ("CANARY", "0.021s"), ("GTID", "0-100-13")):
+        assert header.index(column) == replica.index(value)
+
+
+def test_failed_check_line_names_pod_check_observed_and_expected() -> None:
+    text = render_table(report_of("mariadb-10.11-sql-error"))
+    assert "FAIL mysql-1 replication_sql_thread: observed No, expected Yes (last SQL error 1062: " in text
+    assert "Error 'Duplicate entry '5029474' for key 'PRIMARY''" in text
+    assert text.splitlines()[-1] == "UNHEALTHY: 1 failed check"
+
+
+def test_unreachable_pod_has_its_own_line_and_verdict() -> None:
+    primary = recorded_pods("mariadb-10.11-healthy")[0]
+    down = PodState("mysql-1", 1, "replica", "127.0.0.1:1", error="2003 Can't connect")
+    lines = render_table(report_of("", pods=[primary, down])).splitlines()
+    assert lines[2].split()[:4] == ["mysql-1", "replica", "127.0.0.1:1", "unreachable"]
+    assert (
+        lines[3]
+        == "FAIL mysql-1 reachable: observed 2003 Can't connect, expected a server answering on 127.0.0.1:1"
+    )
+    assert lines[4] == "UNREACHABLE: 1 failed check, 1 pod unreachable"
+
+
+def test_misconfiguration_is_one_error_line() -> None:
+    report = Report(recorded_cluster(pods=0, pod_addresses=()), (), {}, (), error="no root password")
+    assert render_table(report) == "ERROR: no root password\n"
+
+
+def test_colour_only_when_asked() -> None:
+    report = report_of("mariadb-10.11-sql-thread-stopped")
+    assert ANSI not in render_table(report, colour=False)
+    coloured = render_table(report, colour=True)
+    assert "\033[31mFAIL\033[0m" in coloured
+    assert "\033[31mNo\033[0m" in coloured
+
+
+class FakeTerminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(
+    ("tty", "no_color", "mode", "expected"),
+    [
+        (True, None, "auto", True),
+        (False, None, "auto", False),
+        (True, "1", "auto", False),
+        (True, "", "auto", True),  # NO_COLOR counts only when non-empty
+        (False, None, "always", True),
+        (True, None, "never", False),
+    ],
+)
+def test_colour_on_a_terminal_unless_no_color(
+    monkeypatch: pytest.MonkeyPatch, tty: bool, no_color: str | None, mode: str, expected: bool
+) -> None:
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    assert use_colour(FakeTerminal(tty), mode) is expected
+
+
+def test_json_schema_fields_are_stable() -> None:
+    report = report_of("mariadb-10.11-sql-error", HEALTHY_CANARY)
+    document = json.loads(render_json(report))
+    assert document == report_to_json(report)
+    assert set(document) == {"schema", "healthy", "exit_code", "error", "cluster", "pods", "failures"}
+    assert document["schema"] == "mysql-cluster-check/v1"
+    assert (document["healthy"], document["exit_code"], document["error"]) == (False, 1, None)
+    assert set(document["cluster"]) == {
+        *("namespace", "statefulset", "flavor", "version", "pod_count", "primary"),
+        *("primary_sources", "max_lag_seconds", "canary_timeout_seconds"),
+    }
+    primary, replica = document["pods"]
+    assert set(primary) == {
+        *("name", "ordinal", "role", "endpoint", "reachable", "error", "flavor", "version", "server_id"),
+        *("server_uuid", "read_only", "super_read_only", "gtid_position", "gtid_variables", "replication"),
+        "canary",
+    }
+    assert primary["replication"] is None
+    assert replica["replication"] == {
+        "io_running": True,
+        "io_state": "Yes",
+        "sql_running": False,
+        "sql_state": "No",
+        "source": "127.0.0.1:33061",
+        "source_server_id": 100,
+        "lag_seconds": None,
+        "last_io_errno": 0,
+        "last_io_error": "",
+        "last_sql_errno": 1062,
+        "last_sql_error": replica["replication"]["last_sql_error"],
+    }
+    assert replica["canary"] == {"status": "seen", "delay_seconds": 0.021, "detail": ""}
+    assert replica["gtid_variables"].keys() == {"gtid_current_pos", "gtid_slave_pos"}
+    [failure] = document["failures"]
+    assert set(failure) == {"pod", "check", "observed", "expected", "detail"}
+    assert (failure["pod"], failure["check"], failure["observed"]) == (
+        "mysql-1",
+        "replication_sql_thread",
+        "No",
+    )
