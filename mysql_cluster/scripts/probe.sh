@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Probes of the `mysql` container: `bash probe.sh startup|liveness|readiness`. Prints one line saying why
+# it passes or fails; exits 0 when it passes.
+#   startup, liveness: the server answers a ping on its socket (an "access denied" answer counts: a
+#     rotated password must not get a healthy server killed).
+#   readiness: the server runs queries as root; on a replica also: read-only, both replication threads
+#     running and the lag known and <= MAX_LAG_SECONDS (default 60). A broken or lagging replica leaves the
+#     read Service; it stays alive.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+fail() { # <reason...>: one line, no secrets
+  printf 'not ready: %s\n' "$(one_line "$(redact "$*")")"
+  exit 1
+}
+
+kind=${1:-}
+[[ $kind == startup || $kind == liveness || $kind == readiness ]] ||
+  { printf 'usage: probe.sh startup|liveness|readiness\n'; exit 2; }
+require_env RUN_DIR MYSQL_ROOT_PASSWORD
+parse_ordinal
+load_flavor
+root=$(root_option_file)
+
+if [[ $kind != readiness ]]; then
+  if answer=$("$ADMIN_BIN" --defaults-file="$root" --connect-timeout=5 ping 2>&1); then
+    printf 'alive: %s\n' "$(one_line "$answer")"
+    exit 0
+  fi
+  printf 'not alive: %s\n' "$(one_line "$(redact "$answer")")"
+  exit 1
+fi
+
+max_lag=${MAX_LAG_SECONDS:-60}
+require_number max_lag
+
+selects=
+for variable in $READ_ONLY_VARIABLES; do
+  selects+="${selects:+, }@@global.$variable AS $variable"
+done
+query="SELECT $selects;"
+((ORDINAL > 0)) && query+=$'\n'"$SQL_SHOW_REPLICA_STATUS"
+output=$(query_vertical "$root" "$query" 2>&1) || fail "the server does not answer: $output"
+
+if ((ORDINAL == 0)); then
+  printf 'ready: primary answers\n'
+  exit 0
+fi
+
+for variable in $READ_ONLY_VARIABLES; do
+  value=$(field "$output" "$variable") || value=missing
+  [[ $value == 1 || $value == ON ]] || fail "replica is writable ($variable=$value)"
+done
+io=$(field "$output" "$IO_RUNNING_COLUMN") || fail "replication is not configured"
+sql=$(field "$output" "$SQL_RUNNING_COLUMN") || sql=missing
+lag=$(field "$output" "$LAG_COLUMN") || lag=NULL
+host=$(field "$output" "$SOURCE_HOST_COLUMN") || host=unknown
+port=$(field "$output" "$SOURCE_PORT_COLUMN") || port=unknown
+if [[ $io != Yes ]]; then
+  errno=$(field "$output" "$LAST_IO_ERRNO_COLUMN") || errno=0
+  error=$(field "$output" "$LAST_IO_ERROR_COLUMN") || error=
+  fail "replication IO thread is not running ($IO_RUNNING_COLUMN=$io; last IO error $errno: ${error:-none})"
+fi
+if [[ $sql != Yes ]]; then
+  errno=$(field "$output" "$LAST_SQL_ERRNO_COLUMN") || errno=0
+  error=$(field "$output" "$LAST_SQL_ERROR_COLUMN") || error=
+  fail "replication SQL thread is not running ($SQL_RUNNING_COLUMN=$sql; last SQL error $errno: ${error:-none})"
+fi
+[[ $lag =~ ^[0-9]+$ ]] || fail "replication lag is unknown ($LAG_COLUMN=$lag)"
+((lag <= max_lag)) || fail "replication lag ${lag}s exceeds MAX_LAG_SECONDS=${max_lag}s"
+printf 'ready: replica of %s:%s, lag %ss <= %ss\n' "$host" "$port" "$lag" "$max_lag"

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Container `mysql` (server image). On the first start of ordinal 0 (no $DATA_ROOT/data): initialises a
+# datadir in $DATA_ROOT/.init-tmp, starts it privately (no networking, a private socket, no binary log),
+# sets the root password, creates the replication and backup users, removes every other account, shuts it
+# down and renames it to data/ (so data/ exists only complete). Then, on every start, execs the server with
+# --defaults-file=$SERVER_CONF_DIR/my.cnf (written by init-config.sh). Runs as any non-root uid.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_env CLUSTER_CONFIG_DIR SERVER_CONF_DIR DATA_ROOT RUN_DIR
+parse_ordinal
+load_flavor
+
+conf=$SERVER_CONF_DIR/my.cnf
+data=$DATA_ROOT/data
+work=$DATA_ROOT/.init-tmp
+init_socket=$RUN_DIR/init.sock
+init_pid=
+
+[[ -r $conf ]] || die "$conf is missing: the init-config init container must run first"
+
+stop_private_server() { # kills the private server if it is still running (on failure)
+  if [[ -n $init_pid ]] && kill -0 "$init_pid" 2>/dev/null; then
+    log "init: stopping the private server (pid $init_pid)"
+    kill -TERM "$init_pid" 2>/dev/null || true
+    wait "$init_pid" 2>/dev/null || true
+  fi
+}
+
+initialise_datadir() { # an empty datadir in $work with root@localhost and no password
+  if [[ -n $INSTALL_DB_BIN ]]; then
+    # --auth-root-authentication-method=normal: root@localhost with a password (set below), not
+    # unix_socket tied to the OS user; the extra accounts it creates are dropped below.
+    "$INSTALL_DB_BIN" --defaults-file="$conf" --datadir="$work" \
+      --auth-root-authentication-method=normal --skip-test-db >"$RUN_DIR/init-install.log" 2>&1 ||
+      die "init: $INSTALL_DB_BIN failed: $(tail -n 20 "$RUN_DIR/init-install.log")"
+  else
+    "$SERVER_BIN" --defaults-file="$conf" --datadir="$work" --initialize-insecure \
+      >"$RUN_DIR/init-install.log" 2>&1 ||
+      die "init: $SERVER_BIN --initialize-insecure failed: $(tail -n 20 "$RUN_DIR/init-install.log")"
+  fi
+}
+
+start_private_server() { # the new datadir, reachable only through $init_socket
+  rm -f "$init_socket"
+  "$SERVER_BIN" --defaults-file="$conf" --datadir="$work" --skip-networking --skip-log-bin \
+    --socket="$init_socket" --pid-file="$RUN_DIR/init.pid" &
+  init_pid=$!
+  local options waited=0
+  options=$(client_option_file init root "" "$init_socket")
+  until server_answers "$options"; do
+    kill -0 "$init_pid" 2>/dev/null || die "init: the private server exited during start (see the log above)"
+    ((waited < 120)) || die "init: the private server did not answer within 120s"
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
+create_accounts() { # passwords, users, grants; drops every account the initialisation added besides root
+  local options stray accounts
+  options=$(client_option_file init root "" "$init_socket")
+  stray=$(run_sql "$options" <<<"SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') \
+FROM mysql.user WHERE User = '' OR (User = 'root' AND Host <> 'localhost');")
+  accounts=$(render_sql "$SQL_INIT_ACCOUNTS" \
+    ROOT_PASSWORD="$(sql_literal "$MYSQL_ROOT_PASSWORD")" \
+    REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" \
+    REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")" \
+    BACKUP_USER="$(sql_literal "$BACKUP_USER")" \
+    BACKUP_PASSWORD="$(sql_literal "$MYSQL_BACKUP_PASSWORD")")
+  # One session: stray accounts go first (mariadb-install-db's root@127.0.0.1, root@::1 and root@<host>
+  # have empty passwords), then the accounts of the cluster. Nothing of it is binary-logged.
+  printf '%s\n' "$SQL_LITERAL_MODE" "SET SESSION sql_log_bin = 0;" "$stray" "$accounts" |
+    run_sql_quietly "$options" "init: creating the accounts" || die "init: could not create the accounts"
+  log "init: created root@localhost, root@%, $REPLICATION_USER@% and $BACKUP_USER@localhost;" \
+    "dropped: ${stray//$'\n'/ }"
+}
+
+shutdown_private_server() {
+  local options
+  options=$(client_option_file init root "$MYSQL_ROOT_PASSWORD" "$init_socket")
+  run_sql_quietly "$options" "init: shutting down the private server" <<<"SHUTDOWN;" ||
+    die "init: could not shut down the private server"
+  wait "$init_pid" || die "init: the private server exited with status $? on shutdown"
+  init_pid=
+  rm -f "$RUN_DIR/client-init.cnf"
+}
+
+initialise_primary() {
+  require_env MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD REPLICATION_USER BACKUP_USER
+  if [[ -e $work ]]; then
+    log "init: discarding $work left by an interrupted initialisation"
+    rm -rf "$work"
+  fi
+  mkdir -m 0750 "$work"
+  log "init: initialising a new datadir in $work ($FLAVOR_NAME $FLAVOR_VERSION)"
+  initialise_datadir
+  trap stop_private_server EXIT
+  start_private_server
+  create_accounts
+  shutdown_private_server
+  trap - EXIT
+  sync
+  mv "$work" "$data"
+  sync "$DATA_ROOT"
+  log "init: datadir complete: $data"
+}
+
+if [[ ! -d $data ]]; then
+  if ((ORDINAL > 0)); then
+    die "$data does not exist: a replica's data comes from the clone init container (clone.sh)"
+  fi
+  initialise_primary
+fi
+if ((ORDINAL == 0)) && [[ -e $(clone_gtid_file) ]]; then
+  log "warning: ignoring $(clone_gtid_file) on the primary (only replicas apply a clone position)"
+fi
+
+log "starting $SERVER_BIN as the $(role) ($POD_NAME)"
+exec "$SERVER_BIN" --defaults-file="$conf"

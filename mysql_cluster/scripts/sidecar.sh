@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Container `backup` (backup image), in the foreground for the life of the pod:
+# 1. waits for the local server (SERVER_WAIT_TIMEOUT, default 900 s, with a log line every 10 s);
+# 2. on a replica, on EVERY start, configures replication idempotently (configure_replication below);
+# 3. serves backups to the next pod: socat TCP-LISTEN:$CLONE_PORT,reuseaddr,fork, one backup-stream.sh per
+#    connection (concurrent clones are fine);
+# 4. watches, every MONITOR_INTERVAL (default 10 s): restarts the listener if it died, configures
+#    replication again when the server restarted underneath it, starts replication when both threads
+#    stopped without an error (replication is kept running: an operator pauses it by stopping this
+#    container, not with STOP REPLICA), logs replication state changes, and says how to re-clone a
+#    replica whose primary purged the binary logs it needs (error 1236).
+# SIGTERM/SIGINT stop the listener and exit 0.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_env CLUSTER_CONFIG_DIR SERVER_CONF_DIR DATA_ROOT RUN_DIR MYSQL_PORT CLONE_PORT MYSQL_ROOT_PASSWORD
+require_number MYSQL_PORT
+require_number CLONE_PORT
+parse_ordinal
+load_flavor
+
+wait_timeout=${SERVER_WAIT_TIMEOUT:-900}
+interval=${MONITOR_INTERVAL:-10}
+require_number wait_timeout
+require_number interval
+mkdir -p "$RUN_DIR"
+root=$(root_option_file)
+listener_pid=
+sleeper_pid=
+
+on_term() {
+  log "stopping (signal received)"
+  [[ -n $sleeper_pid ]] && { kill "$sleeper_pid" 2>/dev/null || true; }
+  if [[ -n $listener_pid ]]; then
+    kill -TERM "$listener_pid" 2>/dev/null || true
+    wait "$listener_pid" 2>/dev/null || true
+  fi
+  exit 0
+}
+trap on_term TERM INT
+
+# ------------------------------------------------------------------------------- replication --
+
+primary_host=$(pod_host 0)
+primary_port=${PRIMARY_PORT:-$MYSQL_PORT}
+require_number primary_port
+
+change_source_sql() {
+  render_sql "$SQL_CHANGE_SOURCE" \
+    SOURCE_HOST="$(sql_literal "$primary_host")" \
+    SOURCE_PORT="$primary_port" \
+    REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" \
+    REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")"
+}
+
+enforce_read_only() { # every replica is read-only, whatever happened before
+  run_sql_quietly "$root" "making the server read-only" <<<"$SQL_ENFORCE_READ_ONLY"
+}
+
+start_replication() {
+  run_sql_quietly "$root" "starting replication" <<<"$SQL_START_REPLICA"
+}
+
+point_at_primary() { # stops replication, points it at the primary with GTID auto-positioning, starts it
+  printf '%s\n' "$SQL_LITERAL_MODE" "$SQL_STOP_REPLICA" "$(change_source_sql)" |
+    run_sql_quietly "$root" "pointing replication at $primary_host:$primary_port" || return 1
+  start_replication
+}
+
+apply_clone_position() { # <gtid file>: the crash-safe first configuration of a fresh clone
+  # Order: (1) forget any source the donor's tables carried, set the GTID position, point at the primary;
+  # (2) delete the file; (3) start replication. A crash before (2) repeats (1) with the same position:
+  # harmless, nothing was applied since replication never started. A crash after (2) finds no file and the
+  # position persisted in the server. Replication never starts while the file exists, so no event is
+  # ever applied twice.
+  local file=$1 content gtid
+  content=$(<"$file")
+  [[ $content =~ (^|$'\n')gtid=([0-9A-Za-z:,_-]*)($'\n'|$) ]] || die "replication: $file has no valid gtid= line"
+  gtid=${BASH_REMATCH[2]}
+  log "replication: applying the clone's GTID position '$gtid' and pointing at $primary_host:$primary_port"
+  if ! printf '%s\n' "$SQL_LITERAL_MODE" "$SQL_STOP_REPLICA" "$SQL_RESET_REPLICA_ALL" \
+    "$(render_sql "$SQL_APPLY_GTID_POSITION" GTID_POSITION="$(sql_literal "$gtid")")" "$(change_source_sql)" |
+    run_sql_quietly "$root" "applying the clone position"; then
+    enforce_read_only || true
+    return 1
+  fi
+  enforce_read_only || return 1
+  rm -f "$file"
+  sync "$DATA_ROOT"
+  log "replication: clone position applied and $file consumed"
+  start_replication
+}
+
+configure_replication() { # idempotent; run on every start of the sidecar and after a server restart
+  local gtid_file status host port user auto io sql
+  gtid_file=$(clone_gtid_file)
+  enforce_read_only || return 1
+  if [[ -f $gtid_file ]]; then
+    apply_clone_position "$gtid_file"
+    return
+  fi
+  status=$(query_vertical "$root" "$SQL_SHOW_REPLICA_STATUS" 2>&1) || {
+    log "replication: $SQL_SHOW_REPLICA_STATUS failed: $(redact "$status")"
+    return 1
+  }
+  if [[ -z $status ]]; then
+    log "replication: no source configured; pointing at $primary_host:$primary_port"
+    point_at_primary
+    return
+  fi
+  host=$(field "$status" "$SOURCE_HOST_COLUMN") || true
+  port=$(field "$status" "$SOURCE_PORT_COLUMN") || true
+  user=$(field "$status" "$SOURCE_USER_COLUMN") || true
+  auto=$(field "$status" "$AUTO_POSITION_COLUMN") || true
+  if [[ $host != "$primary_host" || $port != "$primary_port" || $user != "$REPLICATION_USER" ||
+    $auto != "$AUTO_POSITION_VALUE" ]]; then
+    log "replication: source is $user@$host:$port ($AUTO_POSITION_COLUMN=$auto); re-pointing at" \
+      "$REPLICATION_USER@$primary_host:$primary_port with GTID auto-positioning"
+    point_at_primary
+    return
+  fi
+  io=$(field "$status" "$IO_RUNNING_COLUMN") || true
+  sql=$(field "$status" "$SQL_RUNNING_COLUMN") || true
+  if [[ $io == Yes && $sql == Yes ]]; then
+    log "replication: already replicating from $primary_host:$primary_port; nothing to change"
+    return 0
+  fi
+  log "replication: configured for $primary_host:$primary_port but not running ($IO_RUNNING_COLUMN=$io," \
+    "$SQL_RUNNING_COLUMN=$sql); starting it"
+  start_replication
+}
+
+configure_until_done() { # retries: the server may restart or refuse while it starts up
+  local attempt
+  for ((attempt = 1; attempt <= 30; attempt++)); do
+    configure_replication && return 0
+    log "replication: configuration attempt $attempt/30 failed; retrying in 5s"
+    sleep 5
+  done
+  die "replication: could not configure replication (the container restarts and tries again)"
+}
+
+# ---------------------------------------------------------------------------------- listener --
+
+start_listener() {
+  # -U: data flows only from backup-stream.sh to the peer; nothing the peer sends reaches the script.
+  # shellcheck disable=SC2016 # expanded by the shell socat starts for each connection
+  socat -U "TCP-LISTEN:$CLONE_PORT,reuseaddr,fork" SYSTEM:'exec bash "$CLUSTER_CONFIG_DIR/backup-stream.sh"' &
+  listener_pid=$!
+  log "serving backups on port $CLONE_PORT (socat pid $listener_pid)"
+}
+
+# ------------------------------------------------------------------------------------ monitor --
+
+last_started= # when the server started (now - Uptime), to notice restarts between two checks
+last_state=
+last_advice=
+
+watch_replication() { # logs state changes; explains error 1236 (stale data) once per occurrence
+  local status io sql lag io_errno io_error sql_errno sql_error state
+  status=$(query_vertical "$root" "$SQL_SHOW_REPLICA_STATUS" 2>/dev/null) || return 0
+  io=$(field "$status" "$IO_RUNNING_COLUMN") || io=unconfigured
+  sql=$(field "$status" "$SQL_RUNNING_COLUMN") || sql=unconfigured
+  lag=$(field "$status" "$LAG_COLUMN") || lag=NULL
+  io_errno=$(field "$status" "$LAST_IO_ERRNO_COLUMN") || io_errno=0
+  io_error=$(field "$status" "$LAST_IO_ERROR_COLUMN") || io_error=
+  sql_errno=$(field "$status" "$LAST_SQL_ERRNO_COLUMN") || sql_errno=0
+  sql_error=$(field "$status" "$LAST_SQL_ERROR_COLUMN") || sql_error=
+  state="$IO_RUNNING_COLUMN=$io $SQL_RUNNING_COLUMN=$sql"
+  [[ $io_errno != 0 ]] && state+=" last IO error $io_errno: $io_error"
+  [[ $sql_errno != 0 ]] && state+=" last SQL error $sql_errno: $sql_error"
+  if [[ $state != "$last_state" ]]; then
+    log "replication: $state ($LAG_COLUMN=$lag)"
+    last_state=$state
+  fi
+  if [[ $io == No && $sql == No && $io_errno == 0 && $sql_errno == 0 ]]; then
+    # Both threads stopped without an error: a server restart the uptime check did not catch (it
+    # restarted within seconds), since the server never starts replication itself (skip_slave_start).
+    # The sidecar keeps replication running, as the operators do.
+    log "replication: stopped without an error; starting it"
+    start_replication || true
+  fi
+  if [[ $io_errno == 1236 && $last_advice != "$io_error" ]]; then
+    log "replication: STALE DATA: the primary no longer has the binary logs this replica needs (error" \
+      "1236). It cannot catch up and must be cloned again: delete this pod's PersistentVolumeClaim and" \
+      "then the pod (kubectl -n ${POD_NAMESPACE:-<namespace>} delete pvc" \
+      "${DATA_CLAIM_TEMPLATE:-<volumeClaimTemplate>}-$POD_NAME; kubectl -n ${POD_NAMESPACE:-<namespace>}" \
+      "delete pod $POD_NAME); it comes back empty and clones from ordinal $((ORDINAL - 1))." \
+      "Data is never deleted automatically."
+    last_advice=$io_error
+  fi
+  return 0
+}
+
+server_started() { # prints when the server started (seconds since the epoch); status 1 if it is down
+  local uptime now
+  uptime=$(run_sql "$root" <<<"SHOW GLOBAL STATUS LIKE 'Uptime';" 2>/dev/null | cut -f2) || return 1
+  [[ $uptime =~ ^[0-9]+$ ]] || return 1
+  printf -v now '%(%s)T' -1
+  printf '%d' $((now - uptime))
+}
+
+monitor_once() {
+  local started
+  if [[ -n $listener_pid ]] && ! kill -0 "$listener_pid" 2>/dev/null; then
+    log "the backup listener exited; starting it again"
+    start_listener
+  fi
+  started=$(server_started) || return 0 # down or restarting: next round
+  # Uptime has a 1 s resolution and the two clocks are read apart: 3 s of slack.
+  if [[ -n $last_started ]] && ((started - last_started > 3)) && ((ORDINAL > 0)); then
+    log "the server restarted; configuring replication again"
+    if ! configure_replication; then
+      log "replication: configuration failed; retrying at the next check"
+      return 0 # last_started unchanged: the next round tries again
+    fi
+  fi
+  last_started=$started
+  if ((ORDINAL > 0)); then
+    watch_replication
+  fi
+}
+
+# ---------------------------------------------------------------------------------------- main --
+
+log "starting for $POD_NAME ($(role)), $FLAVOR_NAME $FLAVOR_VERSION"
+wait_for_server "$root" "$wait_timeout" || die "giving up; the container restarts and waits again"
+last_started=$(server_started) || last_started=
+if ((ORDINAL > 0)); then
+  configure_until_done
+fi
+start_listener
+while true; do
+  monitor_once
+  sleep "$interval" &
+  sleeper_pid=$!
+  wait "$sleeper_pid" || true
+  sleeper_pid=
+done

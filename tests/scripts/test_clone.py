@@ -1,0 +1,203 @@
+"""Clones fail loudly and are redone, never accepted half-written: refused peers, empty, cut and unfinished
+streams, a clone killed mid-stream. A real backup stream of the primary is recorded once and replayed by a
+fake donor that serves one prepared answer per connection.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.pods import Cluster, Pod, free_port, wait_until
+
+pytestmark = pytest.mark.scripts
+
+MARKER = b"mysql-cluster-stream-complete"  # lib.sh STREAM_COMPLETE_MARKER
+CHUNK_MAGIC = b"XBSTCK01"
+
+
+class FakeDonor:
+    """Listens on a free loopback port; the n-th connection gets `answers[n]` (then the last one again).
+
+    An answer is bytes to send before closing, optionally followed by a pause (seconds) with the
+    connection held open: (payload, hang).
+    """
+
+    def __init__(self, answers: list[tuple[bytes, float]]) -> None:
+        self.answers = answers
+        self.connections = 0
+        self.port = free_port()
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FakeDonor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._server.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        self._server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except (TimeoutError, OSError):
+                continue
+            payload, hang = self.answers[min(self.connections, len(self.answers) - 1)]
+            self.connections += 1
+            with conn:
+                try:
+                    conn.sendall(payload)
+                    self._stop.wait(hang)
+                except OSError:
+                    pass
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with Cluster() as built:
+        built.start()
+        built.primary.sql("CREATE DATABASE app")
+        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        built.primary.sql("INSERT INTO app.t VALUES (1), (2)")
+        built.add_replica(start=False)  # mysql-1: each test recreates it (replace_pod) and clones it
+        yield built
+
+
+@pytest.fixture(scope="module")
+def stream(cluster: Cluster) -> bytes:
+    """A complete backup stream of the primary, as its sidecar serves it to a cloning replica."""
+    with socket.create_connection(("127.0.0.1", cluster.primary.clone_port), timeout=60) as conn:
+        chunks = []
+        while data := conn.recv(1 << 20):
+            chunks.append(data)
+    recorded = b"".join(chunks)
+    assert MARKER in recorded[-200:], "the sidecar ends every complete stream with the marker"
+    return recorded
+
+
+def without_marker(stream: bytes) -> bytes:
+    """The stream cut exactly before the marker's first chunk: every backup file, cleanly ended."""
+    cut = stream.rindex(CHUNK_MAGIC, 0, stream.index(MARKER))
+    return stream[:cut]
+
+
+def new_replica(cluster: Cluster) -> Pod:
+    """mysql-1 on an empty volume, its configuration written: ready to clone from mysql-0."""
+    pod = cluster.replace_pod(1)
+    assert pod.run_script("init-config.sh").returncode == 0
+    return pod
+
+
+def clone(pod: Pod, port: int, retries: int = 6) -> subprocess.CompletedProcess[str]:
+    return pod.run_script("clone.sh", env={"PEER_CLONE_PORT": str(port), "CLONE_RETRIES": str(retries),
+                                           "CLONE_RETRY_DELAY": "0"})  # fmt: skip
+
+
+def test_refused_peer_is_retried_then_fails_loudly(cluster: Cluster) -> None:
+    pod = new_replica(cluster)
+    port = free_port()  # nobody listens
+    result = clone(pod, port, retries=3)
+    assert result.returncode == 1
+    assert f"peer 127.0.0.1:{port} refused, retry 1/3 in 0s" in result.stderr
+    assert f"peer 127.0.0.1:{port} refused, retry 2/3 in 0s" in result.stderr
+    assert f"ERROR: peer 127.0.0.1:{port} refused; giving up after 3 attempts" in result.stderr
+    assert not pod.data_dir.exists()
+    assert not (pod.data_root / "clone-gtid-position").exists()
+
+
+def test_bad_streams_are_rejected_until_a_complete_one_arrives(cluster: Cluster, stream: bytes) -> None:
+    pod = new_replica(cluster)
+    complete_but_unmarked = without_marker(stream)
+    answers = [
+        (b"", 0.0),  # the donor's backup could not start
+        (stream[: len(stream) // 2], 0.0),  # the connection broke mid-chunk
+        (complete_but_unmarked, 0.0),  # the donor's backup tool failed after its last file
+        (stream, 0.0),
+    ]
+    with FakeDonor(answers) as donor:
+        result = clone(pod, donor.port)
+    assert result.returncode == 0, result.stderr
+    assert donor.connections == 4
+    peer = f"peer 127.0.0.1:{donor.port}"
+    assert f"{peer} sent an empty stream" in result.stderr
+    assert f"{peer} sent a truncated or corrupt stream (mbstream:" in result.stderr
+    assert f"{peer} sent an incomplete stream (no completion marker" in result.stderr
+    assert "complete after 4 attempt(s)" in result.stderr
+    assert not (pod.data_dir / MARKER.decode()).exists()
+    # The accepted clone is a working replica.
+    pod.start(init=False, timeout=60)
+    cluster.primary.sql("INSERT INTO app.t VALUES (3)")
+    wait_until(lambda: pod.sql("SELECT COUNT(*) FROM app.t") == [(3,)], 20, what="row 3 on the clone")
+    pod.stop()
+
+
+def test_clone_killed_mid_stream_is_discarded_and_redone(cluster: Cluster, stream: bytes) -> None:
+    pod = new_replica(cluster)
+    work = pod.data_root / ".clone-tmp"
+    # A donor that sends most of the stream, then stalls: the clone is killed while it waits.
+    with FakeDonor([(without_marker(stream)[:-4096], 30.0)]) as donor:
+        prefix = [] if os.geteuid() != 0 else ["setpriv", f"--reuid={cluster.uid}", f"--regid={cluster.gid}",
+                                               "--clear-groups", "--"]  # fmt: skip
+        env = {**pod.env, "PEER_CLONE_PORT": str(donor.port)}
+        with (pod.root / "logs" / "clone.log").open("a") as log:
+            process = subprocess.Popen([*prefix, "bash", str(cluster.config_dir / "clone.sh")], env=env,
+                                       stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+        try:
+            wait_until((work / "ibdata1").exists, 30, what="the clone to be under way")
+            time.sleep(0.5)
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+    assert work.is_dir(), "the killed clone left its work behind"
+    assert any(work.iterdir())
+    assert not pod.data_dir.exists()
+    (work / "leftover-from-the-killed-clone").write_text("must not survive")
+
+    result = clone(pod, cluster.primary.clone_port)
+    assert result.returncode == 0, result.stderr
+    assert f"discarding {work} left by an interrupted clone; cloning again" in result.stderr
+    assert not work.exists()
+    assert not (pod.data_dir / "leftover-from-the-killed-clone").exists()
+    assert (pod.data_root / "clone-gtid-position").read_text().count("gtid=") == 1
+
+
+def test_donor_serves_concurrent_clones(cluster: Cluster) -> None:
+    """No max-conns=1: several pods may clone from one donor at once, each gets a complete backup."""
+    results: dict[int, bytes] = {}
+
+    def receive(index: int) -> None:
+        with socket.create_connection(("127.0.0.1", cluster.primary.clone_port), timeout=60) as conn:
+            chunks = []
+            while data := conn.recv(1 << 20):
+                chunks.append(data)
+            results[index] = b"".join(chunks)
+
+    threads = [threading.Thread(target=receive, args=(index,)) for index in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(results) == [0, 1, 2]
+    for received in results.values():
+        assert MARKER in received[-200:]
+        assert b"ibdata1" in received
+
+
+def test_primary_never_clones(cluster: Cluster) -> None:
+    result = cluster.primary.run_script("clone.sh")
+    assert result.returncode == 0
+    assert "mysql-0 is the primary: nothing to clone" in result.stderr
+    assert Path(cluster.primary.data_dir).is_dir()

@@ -1,0 +1,216 @@
+"""label-pod.sh against a fake Kubernetes API server: a local TLS server that records each request and
+answers with a scripted status. Proves the request (method, path, headers, merge patch), the TLS
+verification, the retry policy and that the token never appears on a command line."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.pods import Cluster, CommandLineWatch, Pod, free_port
+
+pytestmark = pytest.mark.scripts
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.test-service-account-token.SIGNATURE-41f7"
+
+
+def make_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the CA is the certificate itself)."""
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", f"/CN={name}",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    token_on_a_command_line: list[str] = field(default_factory=list)
+
+
+class FakeApiServer:
+    """HTTPS on a free loopback port; the n-th request gets `statuses[n]` (then the last one again)."""
+
+    def __init__(self, cert: Path, key: Path, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.requests: list[Request] = []
+        self.port = free_port()
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._context.load_cert_chain(cert, key)
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._server.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FakeApiServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                raw, _ = self._server.accept()
+            except (TimeoutError, OSError):
+                continue
+            try:
+                with self._context.wrap_socket(raw, server_side=True) as conn:
+                    self._handle(conn)
+            except (ssl.SSLError, OSError):
+                raw.close()  # e.g. the client rejected our certificate
+
+    def _handle(self, conn: ssl.SSLSocket) -> None:
+        conn.settimeout(10)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines[1:])}
+        while len(body) < int(headers.get("content-length", "0")):
+            body += conn.recv(4096)
+        request = Request(method, path, headers, body)
+        # The client is connected and waiting for the answer right now: look at every command line.
+        with CommandLineWatch((TOKEN,)) as watch:
+            watch._stop.wait(0.1)
+        request.token_on_a_command_line = watch.leaks
+        self.requests.append(request)
+        status = self.statuses[min(len(self.requests) - 1, len(self.statuses) - 1)]
+        reason = {200: "OK", 403: "Forbidden", 500: "Internal Server Error"}[status]
+        payload = (
+            {"kind": "Pod", "metadata": {"name": "patched"}}
+            if status == 200
+            else {"kind": "Status", "status": "Failure", "message": f'pods "x" is {reason.lower()} here'}
+        )
+        answer = json.dumps(payload).encode()
+        conn.sendall(
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(answer)}\r\nConnection: close\r\n\r\n".encode()
+            + answer
+        )
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with Cluster() as built:
+        built.new_pod()
+        built.new_pod()
+        yield built
+
+
+@pytest.fixture(scope="module")
+def certificates(cluster: Cluster) -> dict[str, tuple[Path, Path]]:
+    directory = cluster.root / "pki"
+    directory.mkdir()
+    return {name: make_certificate(directory, name) for name in ("apiserver", "impostor")}
+
+
+def service_account(pod: Pod, ca: Path) -> Path:
+    """The projected service account volume: token, ca.crt, namespace (readable by the pod's user)."""
+    directory = pod.root / "serviceaccount"
+    directory.mkdir(exist_ok=True)
+    for name, content in (("token", TOKEN), ("ca.crt", ca.read_text()), ("namespace", "db")):
+        (directory / name).write_text(content)
+        (directory / name).chmod(0o644)
+    return directory
+
+
+def label(pod: Pod, server: FakeApiServer, ca: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    overrides = {
+        "KUBE_API_HOST": "127.0.0.1",
+        "KUBE_API_PORT": str(server.port),
+        "KUBE_SERVICEACCOUNT_DIR": str(service_account(pod, ca)),
+        "POD_NAMESPACE": "db",
+        "LABEL_RETRY_DELAY": "0",
+        **env,
+    }
+    return pod.run_script("label-pod.sh", env=overrides, timeout=60)
+
+
+def test_replica_is_labelled_with_a_merge_patch(
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]]
+) -> None:
+    cert, key = certificates["apiserver"]
+    with FakeApiServer(cert, key, [200]) as server:
+        result = label(cluster.pod(1), server, cert)
+    assert result.returncode == 0, result.stderr
+    assert "labelled db/mysql-1 as replica" in result.stderr
+    [request] = server.requests
+    assert (request.method, request.path) == ("PATCH", "/api/v1/namespaces/db/pods/mysql-1")
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["content-type"] == "application/merge-patch+json"
+    assert json.loads(request.body) == {
+        "metadata": {"labels": {"mysql-cluster.io/role": "replica", "mysql-cluster.io/serves-reads": "true"}}
+    }
+    assert request.token_on_a_command_line == []
+    assert TOKEN not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("serves_reads", ["true", "false"])
+def test_primary_is_labelled_primary(
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]], serves_reads: str
+) -> None:
+    cert, key = certificates["apiserver"]
+    with FakeApiServer(cert, key, [200]) as server:
+        result = label(cluster.pod(0), server, cert, PRIMARY_SERVES_READS=serves_reads)
+    assert result.returncode == 0, result.stderr
+    labels = json.loads(server.requests[0].body)["metadata"]["labels"]
+    assert labels == {"mysql-cluster.io/role": "primary", "mysql-cluster.io/serves-reads": serves_reads}
+
+
+def test_server_errors_are_retried(cluster: Cluster, certificates: dict[str, tuple[Path, Path]]) -> None:
+    cert, key = certificates["apiserver"]
+    with FakeApiServer(cert, key, [500, 500, 200]) as server:
+        result = label(cluster.pod(1), server, cert)
+    assert result.returncode == 0, result.stderr
+    assert len(server.requests) == 3
+    assert 'label: HTTP 500: pods "x" is internal server error here; retry 1/12 in 0s' in result.stderr
+
+
+def test_forbidden_fails_at_once_with_the_api_message(
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]]
+) -> None:
+    cert, key = certificates["apiserver"]
+    with FakeApiServer(cert, key, [403]) as server:
+        result = label(cluster.pod(1), server, cert)
+    assert result.returncode == 1
+    assert len(server.requests) == 1
+    assert (
+        'HTTP 403: pods "x" is forbidden here (service account RBAC needs get/patch on pods)' in result.stderr
+    )
+
+
+def test_an_untrusted_server_gets_no_request(
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]]
+) -> None:
+    cert, key = certificates["impostor"]  # the pod trusts the apiserver CA only
+    with FakeApiServer(cert, key, [200]) as server:
+        result = label(cluster.pod(1), server, certificates["apiserver"][0], LABEL_RETRIES="2")
+    assert result.returncode == 1
+    assert server.requests == []
+    assert "no HTTP response from 127.0.0.1" in result.stderr
+    assert "could not label the pod after 2 attempts" in result.stderr
+    assert TOKEN not in result.stderr

@@ -1,0 +1,253 @@
+"""A three-pod cluster built by the real scripts: initialise, clone (N-1), replicate, refuse writes, probe.
+
+One cluster for the module (building it is most of the cost): mysql-0 initialises, mysql-1 clones from
+mysql-0, mysql-2 clones from mysql-1. A watch samples every process's command line the whole time.
+Tests run in file order; each leaves the cluster replicating as it found it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pymysql
+import pytest
+
+from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Pod, wait_until
+
+pytestmark = pytest.mark.scripts
+
+
+@pytest.fixture(scope="module")
+def watch() -> Iterator[CommandLineWatch]:
+    with CommandLineWatch(DEFAULT_PASSWORDS.all()) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def cluster(watch: CommandLineWatch) -> Iterator[Cluster]:
+    with Cluster() as built:
+        built.start()
+        primary = built.primary
+        primary.sql("CREATE DATABASE app")
+        primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY, note VARCHAR(40))")
+        primary.sql("INSERT INTO app.t VALUES (1, 'before any replica')")
+        built.add_replica()  # clones from mysql-0
+        primary.sql("INSERT INTO app.t VALUES (2, 'after the first clone')")
+        built.add_replica()  # clones from mysql-1
+        yield built
+
+
+def rows(pod: Pod, query: str = "SELECT id FROM app.t ORDER BY id") -> list[int]:
+    return [row[0] for row in pod.sql(query)]
+
+
+def wait_for_row(pod: Pod, row_id: int, timeout: float = 20) -> None:
+    wait_until(lambda: row_id in rows(pod), timeout, what=f"row {row_id} on {pod.name}")
+
+
+def test_primary_has_exactly_the_cluster_accounts(cluster: Cluster) -> None:
+    accounts = set(cluster.primary.sql("SELECT User, Host FROM mysql.user"))
+    assert accounts - {("mariadb.sys", "localhost")} == {
+        ("root", "localhost"),
+        ("root", "%"),
+        ("replicator", "%"),
+        ("backup", "localhost"),
+    }
+    empty = cluster.primary.sql(
+        "SELECT User, Host FROM mysql.user WHERE authentication_string = '' AND User <> 'mariadb.sys'"
+    )
+    assert empty == []
+    grants = " ".join(row[0] for row in cluster.primary.sql("SHOW GRANTS FOR 'replicator'@'%'"))
+    assert "GRANT REPLICATION SLAVE ON *.*" in grants
+    assert "ALL PRIVILEGES" not in grants
+    assert "SUPER" not in grants
+
+
+def test_every_account_works_with_its_password(cluster: Cluster) -> None:
+    primary, passwords = cluster.primary, cluster.passwords
+    assert primary.sql("SELECT CURRENT_USER()", via="tcp") == [("root@%",)]
+    assert primary.sql(
+        "SELECT CURRENT_USER()", via="tcp", user="replicator", password=passwords.replication
+    ) == [("replicator@%",)]
+    assert primary.sql("SELECT CURRENT_USER()", user="backup", password=passwords.backup) == [
+        ("backup@localhost",)
+    ]
+    with pytest.raises(pymysql.err.OperationalError) as denied:
+        primary.sql("SELECT 1", via="tcp", user="backup", password=passwords.backup)
+    assert denied.value.args[0] == 1045  # the backup account exists on the socket only
+
+
+def test_first_replica_cloned_from_the_primary_and_replicates(cluster: Cluster) -> None:
+    replica = cluster.pod(1)
+    assert f"cloning mysql-1 from ordinal 0 (127.0.0.1:{cluster.primary.clone_port})" in replica.log("clone")
+    assert rows(replica) == [1, 2]
+    cluster.primary.sql("INSERT INTO app.t VALUES (3, 'replicated')")
+    wait_for_row(replica, 3)
+
+
+def test_second_replica_cloned_from_the_first_replica_and_replicates(cluster: Cluster) -> None:
+    replica = cluster.pod(2)
+    clone_log = replica.log("clone")
+    assert f"cloning mysql-2 from ordinal 1 (127.0.0.1:{cluster.pod(1).clone_port})" in clone_log
+    assert "streaming a backup of mysql-1" in cluster.pod(1).log("sidecar")
+    cluster.primary.sql("INSERT INTO app.t VALUES (4, 'to every replica')")
+    wait_for_row(replica, 4)
+    # It replicates from the primary, not from its donor.
+    status = replica.replica_status()
+    assert (status["Master_Host"], status["Master_Port"]) == ("127.0.0.1", cluster.primary.port)
+    assert status["Using_Gtid"] == "Slave_Pos"
+
+
+def test_clone_positions_were_applied_then_consumed(cluster: Cluster) -> None:
+    for replica in cluster.replicas:
+        assert "applying the clone's GTID position" in replica.log("sidecar")
+        assert not (replica.data_root / "clone-gtid-position").exists()
+        assert not (replica.data_root / ".clone-tmp").exists()
+    # mysql-2 cloned mysql-1 after row 2: its position came from mysql-1's replica info, not empty.
+    assert "GTID position '0-100-" in cluster.pod(2).log("clone")
+
+
+def test_server_ids_are_offset_plus_ordinal_and_unique(cluster: Cluster) -> None:
+    ids = [pod.sql("SELECT @@server_id")[0][0] for pod in cluster.pods]
+    assert ids == [100, 101, 102]
+    assert cluster.flavor.server_uuid_variable is None  # MariaDB: server_id is the whole identity
+    for replica in cluster.replicas:
+        assert not (replica.data_dir / "auto.cnf").exists()
+
+
+def test_replicas_boot_read_only_without_starting_replication(cluster: Cluster) -> None:
+    # What the server reads (later options win): read-only, and replication left to the sidecar. That the
+    # server really does not start it is shown by tests/scripts/test_restart.py.
+    for pod, read_only in ((cluster.primary, "OFF"), *((replica, "ON") for replica in cluster.replicas)):
+        options = subprocess.run(
+            ["mariadbd", f"--defaults-file={pod.root / 'conf' / 'my.cnf'}", "--print-defaults"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        assert [o for o in options if o.startswith("--read_only=")][-1] == f"--read_only={read_only}"
+        assert "--skip_slave_start=ON" in options
+        assert f"--server_id={100 + pod.ordinal}" in options
+    for replica in cluster.replicas:
+        assert replica.sql("SELECT @@global.read_only") == [(1,)]
+    assert cluster.primary.sql("SELECT @@global.read_only") == [(0,)]
+
+
+def test_replica_rejects_client_writes(cluster: Cluster) -> None:
+    replica = cluster.pod(1)
+    # root@'%' is the account clients use over the network: on MariaDB it lacks READ_ONLY ADMIN.
+    for statement in ("INSERT INTO app.t VALUES (99, 'must fail')", "CREATE DATABASE must_fail"):
+        with pytest.raises(pymysql.err.OperationalError) as refused:
+            replica.sql(statement, via="tcp")
+        assert refused.value.args[0] == 1290, refused.value  # --read-only
+    with pytest.raises(pymysql.err.OperationalError) as denied:
+        replica.sql("SET GLOBAL read_only = 0", via="tcp")
+    assert denied.value.args[0] == 1227  # cannot lift read_only either
+    assert 99 not in rows(replica)
+    # The same account writes on the primary: the test above can fail.
+    cluster.primary.sql("INSERT INTO app.t VALUES (5, 'written over TCP')", via="tcp")
+    wait_for_row(replica, 5)
+
+
+def test_readiness_passes_on_a_healthy_cluster(cluster: Cluster) -> None:
+    assert cluster.primary.probe("readiness").stdout.startswith("ready: primary")
+    for replica in cluster.replicas:
+        result = replica.probe("readiness")
+        assert result.returncode == 0, result.stdout
+        assert result.stdout.startswith(f"ready: replica of 127.0.0.1:{cluster.primary.port}")
+
+
+@pytest.mark.parametrize(
+    ("stop", "start", "reason"),
+    [
+        ("STOP SLAVE SQL_THREAD", "START SLAVE SQL_THREAD", "replication SQL thread is not running"),
+        ("STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD", "replication IO thread is not running"),
+    ],
+)
+def test_readiness_fails_when_a_replication_thread_stops(
+    cluster: Cluster, stop: str, start: str, reason: str
+) -> None:
+    replica = cluster.pod(1)
+    replica.sql(stop)
+    try:
+        result = replica.probe("readiness")
+        assert result.returncode == 1
+        assert result.stdout.startswith(f"not ready: {reason}")
+        assert len(result.stdout.splitlines()) == 1
+        assert replica.probe("liveness").returncode == 0  # broken replication is not a dead server
+    finally:
+        replica.sql(start)
+    replica.wait_ready(30)
+
+
+def test_readiness_fails_when_lag_exceeds_the_threshold(cluster: Cluster) -> None:
+    replica = cluster.pod(2)
+    with contextlib.closing(replica.connect()) as blocker, blocker.cursor() as cursor:
+        # root@localhost holds the table: the applier waits on it while the lag grows.
+        cursor.execute("LOCK TABLES app.t WRITE")
+        cluster.primary.sql("INSERT INTO app.t VALUES (6, 'delayed')")
+
+        def lag() -> int | None:
+            value = replica.replica_status()["Seconds_Behind_Master"]
+            return value if value is not None and value >= 3 else None
+
+        wait_until(lag, 30, what="the replica to fall 3s behind")
+        strict = replica.probe("readiness", env={"MAX_LAG_SECONDS": "2"})
+        assert strict.returncode == 1
+        assert "exceeds MAX_LAG_SECONDS=2s" in strict.stdout
+        lenient = replica.probe("readiness", env={"MAX_LAG_SECONDS": "60"})
+        assert lenient.returncode == 0, lenient.stdout
+        cursor.execute("UNLOCK TABLES")
+    wait_for_row(replica, 6)
+
+
+def test_readiness_fails_on_a_writable_replica(cluster: Cluster) -> None:
+    replica = cluster.pod(2)
+    replica.sql("SET GLOBAL read_only = 0")
+    try:
+        result = replica.probe("readiness")
+        assert result.returncode == 1
+        assert result.stdout == "not ready: replica is writable (read_only=0)\n"
+    finally:
+        replica.sql("SET GLOBAL read_only = 1")
+    assert replica.probe("readiness").returncode == 0
+
+
+def test_every_replica_holds_the_primary_data(cluster: Cluster) -> None:
+    checksum = "CHECKSUM TABLE app.t"
+    expected = cluster.primary.sql(checksum)
+    for replica in cluster.replicas:
+
+        def converged(pod: Pod = replica) -> bool:
+            return pod.sql(checksum) == expected
+
+        wait_until(converged, 20, what=f"{replica.name} to converge")
+
+
+def test_no_password_in_any_command_line_or_log(cluster: Cluster, watch: CommandLineWatch) -> None:
+    # Let the watch see a backup and the probes once more.
+    time.sleep(0.2)
+    assert watch.leaks == []
+    # It was looking while the interesting processes ran.
+    assert {"mariadb-backup", "mbstream", "socat", "mariadb", "mariadbd"} <= watch.seen
+    assert {"clone.sh", "server.sh", "sidecar.sh", "backup-stream.sh"} <= watch.seen
+    logs = cluster.logs()
+    assert "streaming a backup" in logs  # the logs are the real ones
+    for secret in cluster.passwords.all():
+        assert secret not in logs
+        for pod in cluster.pods:
+            assert secret not in (pod.root / "conf" / "my.cnf").read_text()
+
+
+def test_client_option_files_are_private(cluster: Cluster) -> None:
+    files = sorted(path for pod in cluster.pods for path in (pod.root / "run").glob("client-*.cnf"))
+    assert files, "the scripts keep credentials in option files"
+    for path in files:
+        info = path.stat()
+        assert stat.S_IMODE(info.st_mode) == 0o600, path
+        assert info.st_uid == cluster.uid
+    assert not any(pod.root.joinpath("run", "client-init.cnf").exists() for pod in cluster.pods)
+    assert os.access(cluster.config_dir / "flavor.env", os.R_OK)

@@ -1,0 +1,183 @@
+"""Replicas survive restarts without re-cloning: pod, sidecar and server restarts, a misconfigured source, a
+crash in the middle of the first configuration of a clone, and (last) a replica left behind purged logs.
+
+One primary and one replica for the module; tests run in file order.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.pods import Cluster, Pod, listening, wait_until
+
+pytestmark = pytest.mark.scripts
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with Cluster() as built:
+        built.start()
+        built.primary.sql("CREATE DATABASE app")
+        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        built.primary.sql("INSERT INTO app.t VALUES (1)")
+        built.add_replica()
+        yield built
+
+
+def ids(pod: Pod) -> list[int]:
+    return [row[0] for row in pod.sql("SELECT id FROM app.t ORDER BY id")]
+
+
+def wait_for_ids(pod: Pod, expected: list[int], timeout: float = 30) -> None:
+    wait_until(lambda: ids(pod) == expected, timeout, what=f"{pod.name} to hold rows {expected}")
+
+
+def backups_served(pod: Pod) -> int:
+    return pod.log("sidecar").count("streaming a backup of")
+
+
+def wait_for_log(pod: Pod, script: str, text: str, timeout: float = 30) -> None:
+    try:
+        wait_until(lambda: text in pod.log(script), timeout, what=f"{text!r} in the {script} log")
+    except TimeoutError as error:
+        raise AssertionError(f"{error}\n{pod.logs()}") from None
+
+
+def test_killed_replica_resumes_without_recloning(cluster: Cluster) -> None:
+    primary, replica = cluster.primary, cluster.pod(1)
+    wait_for_ids(replica, [1])
+    inode = replica.data_dir.stat().st_ino
+    ibdata_inode = (replica.data_dir / "ibdata1").stat().st_ino
+    served = backups_served(primary)
+
+    replica.kill()  # SIGKILL to server and sidecar: a node failure
+    primary.sql("INSERT INTO app.t VALUES (2), (3)")  # written while the replica is down
+    replica.start(timeout=60)  # init containers again, then server and sidecar
+
+    wait_for_ids(replica, [1, 2, 3])
+    assert replica.data_dir.stat().st_ino == inode
+    assert (replica.data_dir / "ibdata1").stat().st_ino == ibdata_inode
+    assert backups_served(primary) == served, "the replica must not have been cloned again"
+    assert "is present (complete by construction): not cloning" in replica.log("clone")
+    # The server came back with replication stopped (skip_slave_start); the sidecar started it.
+    assert "but not running (Slave_IO_Running=No, Slave_SQL_Running=No); starting it" in replica.log(
+        "sidecar"
+    )
+
+
+def test_restarted_sidecar_leaves_running_replication_alone(cluster: Cluster) -> None:
+    replica = cluster.pod(1)
+    replica.kill_sidecar()
+    replica.start_sidecar()
+    wait_for_log(replica, "sidecar", "already replicating from 127.0.0.1")
+    cluster.primary.sql("INSERT INTO app.t VALUES (4)")
+    wait_for_ids(replica, [1, 2, 3, 4])
+
+
+def test_sidecar_restarts_replication_after_a_server_crash(cluster: Cluster) -> None:
+    primary, replica = cluster.primary, cluster.pod(1)
+    time.sleep(4)  # the server has been up for a while: the sidecar sees its start time change
+    replica.kill_server()
+    primary.sql("INSERT INTO app.t VALUES (5)")
+    replica.start_server()  # the sidecar kept running
+    wait_for_log(replica, "sidecar", "the server restarted; configuring replication again")
+    wait_for_ids(replica, [1, 2, 3, 4, 5])
+    replica.wait_ready(30)
+
+
+def test_sidecar_restarts_replication_after_a_quick_server_restart(cluster: Cluster) -> None:
+    primary, replica = cluster.primary, cluster.pod(1)
+    replica.kill_server()
+    replica.start_server()
+    replica.wait_alive()
+    replica.kill_server()  # up for about a second: its start time barely moved
+    primary.sql("INSERT INTO app.t VALUES (55)")
+    replica.start_server()
+    wait_for_ids(replica, [1, 2, 3, 4, 5, 55])
+    replica.wait_ready(30)
+    primary.sql("DELETE FROM app.t WHERE id = 55")
+    wait_for_ids(replica, [1, 2, 3, 4, 5])
+
+
+def test_sidecar_repoints_a_replica_configured_for_another_source(cluster: Cluster) -> None:
+    primary, replica = cluster.primary, cluster.pod(1)
+    replica.sql("STOP SLAVE")
+    replica.sql("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = 1")
+    replica.kill_sidecar()
+    replica.start_sidecar()
+    wait_for_log(replica, "sidecar", "source is replicator@127.0.0.1:1")
+    wait_for_log(replica, "sidecar", f"re-pointing at replicator@127.0.0.1:{primary.port}")
+    primary.sql("INSERT INTO app.t VALUES (6)")
+    wait_for_ids(replica, [1, 2, 3, 4, 5, 6])
+    assert replica.replica_status()["Master_Port"] == primary.port
+
+
+def test_clone_position_survives_a_crash_before_it_was_consumed(cluster: Cluster) -> None:
+    """The sidecar died after pointing the fresh clone at the primary but before deleting the position
+    file: the next sidecar applies the same position again and no row arrives twice."""
+    primary = cluster.primary
+    replica = cluster.add_replica(start=False)
+    replica.init()  # clones from mysql-1
+    position_file = replica.data_root / "clone-gtid-position"
+    position = position_file.read_text().split("gtid=")[1].strip()
+    assert position  # rows 1..6 were written before the clone
+    replica.start_server()
+    replica.wait_alive()
+    # What the crashed sidecar had done: the position and the source, without starting replication.
+    flavor, passwords = cluster.flavor, cluster.passwords
+    replica.sql(f"SET GLOBAL gtid_slave_pos = '{position}'")
+    replica.sql(
+        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %s, MASTER_USER = 'replicator', "
+        "MASTER_PASSWORD = %s, MASTER_USE_GTID = slave_pos",
+        (primary.port, passwords.replication),
+    )
+    assert flavor.apply_gtid_position.startswith("SET GLOBAL gtid_slave_pos")
+    primary.sql("INSERT INTO app.t VALUES (7), (8)")
+
+    replica.start_sidecar()
+    replica.wait_ready(60)
+    wait_for_ids(replica, [1, 2, 3, 4, 5, 6, 7, 8])
+    assert not position_file.exists()
+    assert replica.log("sidecar").count("applying the clone's GTID position") == 1
+    status = replica.replica_status()
+    assert (status["Last_SQL_Errno"], status["Slave_SQL_Running"]) == (0, "Yes")
+
+    replica.stop()  # SIGTERM, as the kubelet sends it
+    assert replica.sidecar is not None
+    assert replica.server is not None
+    assert (replica.sidecar.returncode, replica.server.returncode) == (0, 0)
+    assert "stopping (signal received)" in replica.log("sidecar")
+    assert not listening(replica.clone_port)
+
+
+def test_replica_behind_purged_binlogs_says_how_to_reclone(cluster: Cluster) -> None:
+    primary, replica = cluster.primary, cluster.pod(1)
+    replica.kill()
+    primary.sql("INSERT INTO app.t VALUES (9)")
+    for dump in primary.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'"):
+        primary.sql(f"KILL {dump[0]}")  # dump threads of the killed replicas keep their files from purging
+
+    def purged() -> bool:
+        primary.sql("FLUSH BINARY LOGS")
+        current = primary.sql("SHOW MASTER STATUS")[0][0]
+        primary.sql(f"PURGE BINARY LOGS TO '{current}'")
+        return len(primary.sql("SHOW BINARY LOGS")) == 1
+
+    wait_until(purged, 20, what="the primary to purge every binary log but the current one")
+    data_inode = replica.data_dir.stat().st_ino
+
+    replica.start(wait=False)
+    wait_for_log(replica, "sidecar", "STALE DATA", timeout=60)
+    log = replica.log("sidecar")
+    assert "error 1236" in log
+    assert "delete pvc data-mysql-1; kubectl -n mysql-cluster-test delete pod mysql-1)" in log
+    result = replica.probe("readiness")
+    assert result.returncode == 1
+    assert "last IO error 1236" in result.stdout
+    # Nothing was deleted automatically.
+    assert replica.data_dir.stat().st_ino == data_inode
+    assert os.path.exists(replica.data_dir / "app")
