@@ -58,7 +58,9 @@ class Stack:
     def pulumi(
         self, *args: str, check: bool = True, timeout: float = 1800
     ) -> subprocess.CompletedProcess[str]:
-        cmd = ["pulumi", *args, "--stack", self.name, "--non-interactive"]
+        # `stack init NAME` takes the name as its argument and refuses --stack beside it.
+        stack = [] if args[:2] == ("stack", "init") else ["--stack", self.name]
+        cmd = ["pulumi", *args, *stack, "--non-interactive"]
         result = subprocess.run(
             cmd, cwd=self.workdir, capture_output=True, text=True, env=self.env, timeout=timeout, check=False
         )

@@ -167,6 +167,7 @@ def test_environment_follows_the_contract(deploy: Deploy, container: str) -> Non
     assert (env["MYSQL_PORT"], env["CLONE_PORT"]) == ("3306", "3307")
     assert env["POD_HOST_PATTERN"] == "mysql-%d.mysql-headless.db.svc.cluster.local"
     assert (env["REPLICATION_USER"], env["BACKUP_USER"]) == ("replicator", "backup")
+    assert env["DATA_CLAIM_TEMPLATE"] == "data"  # the claim template's name: PVCs are data-<pod>
     assert "PRIMARY_PORT" not in env  # test-only overrides stay unset in pods
     assert "PEER_CLONE_PORT" not in env
 
