@@ -105,7 +105,8 @@ def stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
         # No pulumi-resource-random could be built here (see e2e/toolchain/versions.env): deploy through the
         # component's documented `existingSecret` path instead, with a Secret made the way an operator would.
         st.root_password = _create_existing_secret(e2e_env, namespace)
-        st.config_set("existingSecret", EXISTING_SECRET)
+        # A Secret's name, not a secret: the CLI's heuristic would otherwise ask for --secret.
+        st.config_set("existingSecret", EXISTING_SECRET, plaintext=True)
         st.config_set("createNamespace", "false")
     yield st
     # Whatever happened, leave nothing behind on the shared local cluster.
@@ -126,12 +127,16 @@ def kube(stack: Stack, e2e_env: dict[str, str]) -> Kube:
 
 @pytest.fixture
 def report(request: pytest.FixtureRequest) -> Any:
-    """Print a measured figure to the terminal even when output is captured."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    """Print a measured figure to the terminal even when output is captured (and keep it for CI's log)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
 
     def write(message: str) -> None:
-        if reporter is not None:
-            reporter.write_line(f"[e2e] {request.node.name}: {message}")
+        line = f"[e2e] {request.node.name}: {message}"
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                print(line, flush=True)
+        else:
+            print(line, flush=True)
 
     return write
 

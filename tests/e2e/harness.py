@@ -71,8 +71,9 @@ class Stack:
             )
         return result
 
-    def config_set(self, key: str, value: str, *, path: bool = False) -> None:
-        self.pulumi("config", "set", *(["--path"] if path else []), key, value)
+    def config_set(self, key: str, value: str, *, path: bool = False, plaintext: bool = False) -> None:
+        flags = [*(["--path"] if path else []), *(["--plaintext"] if plaintext else [])]
+        self.pulumi("config", "set", *flags, key, value)
 
     def up(self) -> float:
         start = time.monotonic()
