@@ -247,7 +247,7 @@ def _common_env(cluster: str, args: MySQLClusterArgs, namespace: str) -> list[co
         "PRIMARY_SERVES_READS": "true" if args.primary_serves_reads else "false",
         "REPLICATION_USER": names.REPLICATION_USER,
         "BACKUP_USER": names.BACKUP_USER,
-        # So that the sidecar's stale-data advice names the exact PVC to delete (data-<statefulset>-<ordinal>).
+        # So that the stale-data advice names the exact PVC to delete (data-<statefulset>-<ordinal>).
         "DATA_CLAIM_TEMPLATE": names.VOLUME_DATA,
         # The root filesystem is read-only; tools that write under $HOME get the pod's scratch space.
         "HOME": names.TMP_DIR,

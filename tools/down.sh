@@ -8,3 +8,6 @@ choose_target
 setup_pulumi
 cd "$repo"
 pulumi destroy --yes --skip-preview --stack "$stack"
+if [[ $MYSQL_CLUSTER_TARGET == local ]]; then
+  "$repo/.venv/bin/python" "$repo/tools/local_secret.py" delete "$stack"
+fi

@@ -7,6 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/target.sh"
 choose_target
 setup_pulumi
 cd "$repo"
+if [[ $MYSQL_CLUSTER_TARGET == local ]]; then
+  "$repo/.venv/bin/python" "$repo/tools/local_secret.py" ensure "$stack"
+fi
 pulumi stack select --create "$stack" >/dev/null
 start=$SECONDS
 pulumi up --yes --skip-preview --stack "$stack"

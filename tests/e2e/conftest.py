@@ -21,8 +21,6 @@ import pytest
 
 from .harness import ARTIFACTS, REPO, Kube, Stack
 
-EXISTING_SECRET = "mysql-e2e-credentials"
-
 
 def random_provider_available() -> bool:
     """Whether the pinned toolchain has the random provider (PULUMI_RANDOM_AVAILABLE in versions.env)."""
@@ -30,13 +28,13 @@ def random_provider_available() -> bool:
     return "PULUMI_RANDOM_AVAILABLE=false" not in pins
 
 
-def _create_existing_secret(env: dict[str, str], namespace: str) -> str:
+def _create_existing_secret(env: dict[str, str], namespace: str, name: str) -> str:
     passwords = {key: secrets.token_urlsafe(24) for key in ("root", "replication", "backup")}
     subprocess.run(["kubectl", "create", "namespace", namespace], env=env, check=True, capture_output=True)
     manifest = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": EXISTING_SECRET, "namespace": namespace},
+        "metadata": {"name": name, "namespace": namespace},
         "type": "Opaque",
         "stringData": {f"{key}-password": value for key, value in passwords.items()},
     }
@@ -101,13 +99,15 @@ def stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
     namespace = f"mc-e2e-{secrets.token_hex(3)}"
     st.config_set("namespace", namespace)
     st.config_set("replicas", "3")
-    if not random_provider_available():
-        # No pulumi-resource-random could be built here (see e2e/toolchain/versions.env): deploy through the
-        # component's documented `existingSecret` path instead, with a Secret made the way an operator would.
-        st.root_password = _create_existing_secret(e2e_env, namespace)
-        # A Secret's name, not a secret: the CLI's heuristic would otherwise ask for --secret.
-        st.config_set("existingSecret", EXISTING_SECRET, plaintext=True)
-        st.config_set("createNamespace", "false")
+    if random_provider_available():
+        # Exercise generated passwords (pulumi-random) rather than the local stack's existing Secret.
+        st.pulumi("config", "rm", "existingSecret")
+        st.config_set("createNamespace", "true")
+    else:
+        # As `make up` does on this machine (no random provider can be built offline, see
+        # e2e/toolchain/versions.env): a Secret made beforehand, named by the stack's existingSecret.
+        secret_name = st.pulumi("config", "get", "existingSecret").stdout.strip()
+        st.root_password = _create_existing_secret(e2e_env, namespace, secret_name)
     yield st
     # Whatever happened, leave nothing behind on the shared local cluster.
     st.pulumi("destroy", "--yes", "--skip-preview", check=False)

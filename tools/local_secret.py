@@ -1,0 +1,74 @@
+"""Create (or delete) the namespace and the Secret that the local stack's `existingSecret` names.
+
+The local stack (Pulumi.local.yaml) takes its passwords from an existing Secret, because the offline toolchain
+of this repository cannot build the random provider (e2e/toolchain/versions.env). `make up` runs
+`local_secret.py ensure` before deploying: it creates the namespace and a Secret with three fresh random
+passwords if they do not exist yet (an existing Secret is never changed: the data was initialised with it).
+`make down` runs `local_secret.py delete` after destroying the stack. Passwords go to kubectl on stdin,
+never on a command line, and are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+KEYS = ("root-password", "replication-password", "backup-password")
+
+
+def local_settings(stack: str) -> tuple[str, str]:
+    config = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    namespace = str(config["mysql-cluster:namespace"])
+    secret = config.get("mysql-cluster:existingSecret")
+    return namespace, str(secret or "")
+
+
+def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["kubectl", *args], input=stdin, text=True, capture_output=True, check=check)
+
+
+def ensure(namespace: str, secret: str) -> None:
+    if kubectl("get", "namespace", namespace, check=False).returncode != 0:
+        kubectl("create", "namespace", namespace)
+        print(f"[local-secret] created namespace {namespace}", file=sys.stderr)
+    if kubectl("-n", namespace, "get", "secret", secret, check=False).returncode == 0:
+        print(f"[local-secret] using the existing Secret {namespace}/{secret}", file=sys.stderr)
+        return
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": secret,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/part-of": "mysql-cluster"},
+        },
+        "type": "Opaque",
+        "stringData": {key: secrets.token_urlsafe(24) for key in KEYS},
+    }
+    kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+    print(f"[local-secret] created Secret {namespace}/{secret} with generated passwords", file=sys.stderr)
+
+
+def delete(namespace: str, secret: str) -> None:
+    kubectl("-n", namespace, "delete", "secret", secret, "--ignore-not-found")
+    kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=false")
+    print(f"[local-secret] deleted Secret {namespace}/{secret} and namespace {namespace}", file=sys.stderr)
+
+
+def main() -> None:
+    if len(sys.argv) != 3 or sys.argv[1] not in ("ensure", "delete"):
+        raise SystemExit("usage: local_secret.py ensure|delete STACK")
+    namespace, secret = local_settings(sys.argv[2])
+    if not secret:
+        return  # the stack generates its passwords: nothing to prepare or remove
+    (ensure if sys.argv[1] == "ensure" else delete)(namespace, secret)
+
+
+if __name__ == "__main__":
+    main()
