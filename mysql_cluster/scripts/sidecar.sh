@@ -5,9 +5,9 @@
 # 3. serves backups to the next pod: socat TCP-LISTEN:$CLONE_PORT,reuseaddr,fork, one backup-stream.sh per
 #    connection (concurrent clones are fine);
 # 4. watches, every MONITOR_INTERVAL (default 10 s): restarts the listener if it died, configures
-#    replication again when the server restarted underneath it, starts replication when both threads
-#    stopped without an error (replication is kept running: an operator pauses it by stopping this
-#    container, not with STOP REPLICA), logs replication state changes, and says how to re-clone a
+#    replication again when the server restarted underneath it (also within seconds), leaves a
+#    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
+#    replica is not ready meanwhile), logs replication state changes, and says how to re-clone a
 #    replica whose primary purged the binary logs it needs (error 1236).
 # SIGTERM/SIGINT stop the listener and exit 0.
 set -euo pipefail
@@ -154,6 +154,8 @@ start_listener() {
 # ------------------------------------------------------------------------------------ monitor --
 
 last_started= # when the server started (now - Uptime), to notice restarts between two checks
+server_age=0  # seconds the server has been up, as of the last check
+last_stop_notice=
 last_state=
 last_advice=
 
@@ -175,11 +177,19 @@ watch_replication() { # logs state changes; explains error 1236 (stale data) onc
     last_state=$state
   fi
   if [[ $io == No && $sql == No && $io_errno == 0 && $sql_errno == 0 ]]; then
-    # Both threads stopped without an error: a server restart the uptime check did not catch (it
-    # restarted within seconds), since the server never starts replication itself (skip_slave_start).
-    # The sidecar keeps replication running, as the operators do.
-    log "replication: stopped without an error; starting it"
-    start_replication || true
+    if ((server_age <= interval + 5)); then
+      # The server started since the last check and never starts replication itself (skip_slave_start):
+      # a restart within seconds, which the start-time comparison cannot tell from clock jitter.
+      log "replication: stopped without an error after a server restart; starting it"
+      start_replication || true
+    elif [[ $last_stop_notice != "$state" ]]; then
+      # On a server that has been up for a while, a clean stop is someone's STOP REPLICA/STOP SLAVE:
+      # respect it. The readiness probe keeps this replica out of the read Service meanwhile.
+      log "replication: stopped by hand on a running server; left stopped (not ready) until it is started"
+      last_stop_notice=$state
+    fi
+  else
+    last_stop_notice=
   fi
   if [[ $io_errno == 1236 && $last_advice != "$io_error" ]]; then
     log "replication: STALE DATA: the primary no longer has the binary logs this replica needs (error" \
@@ -217,6 +227,8 @@ monitor_once() {
     fi
   fi
   last_started=$started
+  printf -v server_age '%(%s)T' -1
+  server_age=$((server_age - started))
   if ((ORDINAL > 0)); then
     watch_replication
   fi

@@ -116,6 +116,30 @@ def test_sidecar_repoints_a_replica_configured_for_another_source(cluster: Clust
     assert replica.replica_status()["Master_Port"] == primary.port
 
 
+def test_replication_stopped_by_hand_stays_stopped(cluster: Cluster) -> None:
+    """STOP SLAVE on a server that has been up a while is an operator's pause: the sidecar leaves it stopped
+    and says so, the replica is not ready meanwhile, and START SLAVE resumes it."""
+    primary, replica = cluster.primary, cluster.pod(1)
+    replica.wait_ready(30)
+    wait_until(
+        lambda: int(replica.sql("SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1]) > 8,
+        30,
+        what=f"{replica.name}'s server to have been up a while",
+    )
+    replica.sql("STOP SLAVE")
+    wait_for_log(replica, "sidecar", "stopped by hand on a running server")
+    time.sleep(3)  # three more monitor rounds (MONITOR_INTERVAL=1 in the harness)
+    status = replica.replica_status()
+    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("No", "No")
+    assert replica.probe("readiness").returncode != 0
+    replica.sql("START SLAVE")
+    primary.sql("INSERT INTO app.t VALUES (77)")
+    wait_for_ids(replica, [*ids(primary)])
+    primary.sql("DELETE FROM app.t WHERE id = 77")
+    wait_for_ids(replica, ids(primary))
+    replica.wait_ready(30)
+
+
 def test_clone_position_survives_a_crash_before_it_was_consumed(cluster: Cluster) -> None:
     """The sidecar died after pointing the fresh clone at the primary but before deleting the position
     file: the next sidecar applies the same position again and no row arrives twice."""
