@@ -14,6 +14,7 @@ import json
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -30,11 +31,27 @@ def local_settings(stack: str) -> tuple[str, str]:
 
 
 def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", *args], input=stdin, text=True, capture_output=True, check=check)
+    result = subprocess.run(["kubectl", *args], input=stdin, text=True, capture_output=True, check=False)
+    if check and result.returncode != 0:
+        # kubectl's own message (the passwords went through stdin and are never part of it).
+        raise SystemExit(f"[local-secret] kubectl {args[0]} failed: {result.stderr.strip()}")
+    return result
+
+
+def namespace_phase(namespace: str) -> str:
+    """'Active', 'Terminating', or '' when the namespace does not exist."""
+    result = kubectl("get", "namespace", namespace, "-o", "jsonpath={.status.phase}", check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def ensure(namespace: str, secret: str) -> None:
-    if kubectl("get", "namespace", namespace, check=False).returncode != 0:
+    deadline = time.monotonic() + 300
+    while namespace_phase(namespace) == "Terminating":  # a `make down` moments ago
+        if time.monotonic() > deadline:
+            raise SystemExit(f"[local-secret] namespace {namespace} is still terminating after 300s")
+        print(f"[local-secret] waiting for namespace {namespace} to finish terminating", file=sys.stderr)
+        time.sleep(5)
+    if not namespace_phase(namespace):
         kubectl("create", "namespace", namespace)
         print(f"[local-secret] created namespace {namespace}", file=sys.stderr)
     if kubectl("-n", namespace, "get", "secret", secret, check=False).returncode == 0:

@@ -14,6 +14,10 @@ state_home="${MYSQL_CLUSTER_HOME:-$HOME/.mysql-cluster}"
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 
 current_context_answers() {
+  # A KUBECONFIG that points at the local cluster means the local target, not "another cluster".
+  if [[ -n ${KUBECONFIG:-} && $KUBECONFIG == "$(bash "$repo/e2e/cluster.sh" kubeconfig 2>/dev/null)" ]]; then
+    return 1
+  fi
   command -v kubectl >/dev/null 2>&1 || return 1
   kubectl config current-context >/dev/null 2>&1 || return 1
   kubectl --request-timeout=5s get --raw /readyz >/dev/null 2>&1
