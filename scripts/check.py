@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Post-deploy check of a mysql-cluster deployment: does it really replicate, and if not, why not.
+"""Post-deploy check of a mysql-cluster deployment: is its StatefulSet rolled out, does it really replicate,
+and if not, why not.
 
     scripts/check.py                         # the current Pulumi stack, through kubectl port-forward
     scripts/check.py --stack prod --json     # another stack, JSON for machines

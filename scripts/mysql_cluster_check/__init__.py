@@ -5,7 +5,18 @@ report = check_cluster(cluster, {"mysql-0": Address("127.0.0.1", 3306), ...}, Pa
 print(render_table(report)); sys.exit(report.exit_code)
 """
 
-from .model import Address, CanaryResult, Check, Cluster, ExitCode, Failure, Password, PodState, Report
+from .model import (
+    Address,
+    CanaryResult,
+    Check,
+    Cluster,
+    ExitCode,
+    Failure,
+    Password,
+    PodState,
+    Report,
+    Rollout,
+)
 from .render import render_json, render_table, report_to_json
 from .run import Options, check_cluster
 
@@ -20,6 +31,7 @@ __all__ = [
     "Password",
     "PodState",
     "Report",
+    "Rollout",
     "check_cluster",
     "render_json",
     "render_table",

@@ -1,16 +1,20 @@
 """The cluster-wide verdict: pod states and canary results in, failed checks out. No I/O here.
 
-A healthy cluster has every pod reachable; exactly one writable pod, ordinal 0; unique server ids and
-uuids; every replica replicating from the primary with both threads running and lag under the threshold;
-and the canary row written on the primary seen on every replica in time.
+A healthy cluster has its StatefulSet fully rolled out (when it can be read); every pod reachable; exactly
+one writable pod, ordinal 0; unique server ids and uuids; every replica replicating from the primary with
+both threads running and lag under the threshold; and the canary row written on the primary seen on every
+replica in time.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from .model import CanaryResult, Check, Cluster, Failure, PodState, Replication
+from .model import CanaryResult, Check, Cluster, Failure, PodState, Replication, Rollout
+
+ON_DELETE = "OnDelete"
 
 
 def evaluate(cluster: Cluster, pods: Sequence[PodState]) -> list[Failure]:
@@ -37,6 +41,104 @@ def evaluate_canary(canary: Mapping[str, CanaryResult]) -> list[Failure]:
         elif result.status == "timeout":
             failures.append(Failure(pod, Check.CANARY, result.detail, "the canary row replicated in time"))
     return failures
+
+
+def rollout_state(statefulset: Mapping[str, Any]) -> Rollout:
+    """The rollout fields of a StatefulSet object, as `kubectl get statefulset -o json` prints it.
+
+    The API server leaves out zero counts and unset revisions (`omitempty`: a new StatefulSet has no
+    `readyReplicas`, a fresh update no `updatedReplicas`), defaults `spec.replicas` to 1 and the strategy to
+    RollingUpdate.
+    """
+    metadata, spec, status = (_section(statefulset, key) for key in ("metadata", "spec", "status"))
+    strategy = _section(spec, "updateStrategy")
+    observed = status.get("observedGeneration")
+    return Rollout(
+        statefulset=_name(metadata, "name") or "",
+        strategy=_name(strategy, "type") or "RollingUpdate",
+        generation=_count(metadata, "generation"),
+        observed_generation=observed if isinstance(observed, int) else None,
+        replicas=_count(spec, "replicas", default=1),
+        status_replicas=_count(status, "replicas"),
+        updated=_count(status, "updatedReplicas"),
+        ready=_count(status, "readyReplicas"),
+        current_revision=_name(status, "currentRevision"),
+        update_revision=_name(status, "updateRevision"),
+        partition=_count(_section(strategy, "rollingUpdate"), "partition"),
+    )
+
+
+def rollout_complete(rollout: Rollout, expected_replicas: int) -> bool:
+    """The controller has acted on the latest spec, which wants `expected_replicas` pods, and every one of
+    them runs the latest pod template and is ready."""
+    pods = rollout.replicas
+    settled = rollout.observed_generation == rollout.generation and pods == expected_replicas
+    counts = rollout.status_replicas == rollout.updated == rollout.ready == pods
+    if rollout.strategy == ON_DELETE:
+        # OnDelete: a pod moves to the new revision only when someone deletes it, and the controller never
+        # advances currentRevision (it does so only at the end of a RollingUpdate), so the revisions stay
+        # apart for good. Every pod updated and ready is the whole rollout.
+        return settled and counts
+    # RollingUpdate: currentRevision becomes updateRevision once every pod is updated and ready. With a
+    # partition the pods below it keep the old revision: a staged rollout, unfinished until partition is 0.
+    return settled and counts and rollout.current_revision == rollout.update_revision
+
+
+def evaluate_rollout(rollout: Rollout, expected_replicas: int) -> list[Failure]:
+    """A StatefulSet still rolling out (or scaled away from `expected_replicas`): the pods may be old ones."""
+    if rollout_complete(rollout, expected_replicas):
+        return []
+    if rollout.strategy == ON_DELETE:
+        expected = f"{expected_replicas} pods updated and ready"
+        detail = "updateStrategy OnDelete: a pod is updated only when it is deleted"
+    else:
+        expected = f"a finished rollout of {expected_replicas} pods"
+        detail = (
+            f"partition {rollout.partition}: ordinals below it are not updated" if rollout.partition else ""
+        )
+    return [
+        Failure(
+            None,
+            Check.ROLLOUT,
+            _rollout_observed(rollout, expected_replicas),
+            expected,
+            detail,
+            statefulset=rollout.statefulset,
+        )
+    ]
+
+
+def _rollout_observed(rollout: Rollout, expected_replicas: int) -> str:
+    parts = []
+    if rollout.observed_generation != rollout.generation:
+        at = "" if rollout.observed_generation is None else f" (it is at {rollout.observed_generation})"
+        parts.append(f"generation {rollout.generation} not yet seen by the controller{at}")
+    if rollout.replicas != expected_replicas:
+        parts.append(f"spec.replicas {rollout.replicas}")
+    if rollout.status_replicas != rollout.replicas:
+        exist = "1 pod exists" if rollout.status_replicas == 1 else f"{rollout.status_replicas} pods exist"
+        parts.append(exist)
+    parts.append(
+        f"{rollout.updated}/{rollout.replicas} pods updated, {rollout.ready}/{rollout.replicas} ready"
+    )
+    if rollout.current_revision != rollout.update_revision:
+        parts.append(f"revision {rollout.current_revision or '-'} -> {rollout.update_revision or '-'}")
+    return ", ".join(parts)
+
+
+def _section(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _name(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _count(obj: Mapping[str, Any], key: str, default: int = 0) -> int:
+    value = obj.get(key, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _pod_failures(cluster: Cluster, pod: PodState) -> list[Failure]:

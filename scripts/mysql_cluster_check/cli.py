@@ -13,9 +13,10 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from .checks import rollout_state
 from .discovery import PASSWORD_ENV, Request, Target, resolve
 from .kube import Kubectl, port_forwards
-from .model import Address, Cluster, ConfigError, ExitCode, Report
+from .model import Address, Cluster, ConfigError, ExitCode, Report, Rollout
 from .project import flavors, names
 from .render import render_json, render_table, use_colour
 from .run import Options, check_cluster
@@ -150,14 +151,23 @@ def _direct_address(target: Target, kubectl: Kubectl, pod: str, via: str) -> Add
     return Address(target.pod_hosts[ordinal], target.mysql_port)
 
 
+def observe_rollout(target: Target) -> Rollout | None:
+    """The StatefulSet's rollout, read this round; None without a namespace (pure `--endpoint` mode)."""
+    statefulset = target.cluster.statefulset
+    if target.kubectl is None or not statefulset:
+        return None
+    return rollout_state(target.kubectl.statefulset(statefulset))
+
+
 def run_once(target: Target, args: argparse.Namespace) -> Report:
     options = Options(
         user=args.user,
         connect_timeout=args.connect_timeout,
         canary_timeout=None if args.no_canary else args.canary_timeout,
     )
+    rollout = observe_rollout(target)  # before the pods: a finished rollout means these are the new ones
     with reach(target, args.via) as endpoints:
-        return check_cluster(target.cluster, endpoints, target.password, options)
+        return check_cluster(target.cluster, endpoints, target.password, options, rollout)
 
 
 def wait_until_healthy(target: Target, args: argparse.Namespace) -> Report:
@@ -174,7 +184,7 @@ def wait_until_healthy(target: Target, args: argparse.Namespace) -> Report:
 
 
 def _progress(attempt: int, elapsed: float, args: argparse.Namespace, report: Report) -> str:
-    failed = ", ".join(f"{f.pod} {f.check}={f.observed}" for f in report.failures[:4])
+    failed = ", ".join(f"{f.subject} {f.check}={f.observed}" for f in report.failures[:4])
     more = f" and {len(report.failures) - 4} more" if len(report.failures) > 4 else ""
     return (
         f"[check] attempt {attempt} at {elapsed:.0f}s of {args.wait:g}s: {report.exit_code.name.lower()}: "

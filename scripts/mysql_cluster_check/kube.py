@@ -1,4 +1,5 @@
-"""kubectl, the only way the tool touches Kubernetes: read the password Secret, find pod IPs, port-forward.
+"""kubectl, the only way the tool touches Kubernetes: read the password Secret and the StatefulSet, find pod
+IPs, port-forward.
 
 Port-forwarding reaches every pod from the operator's machine without exposing a Service:
 `kubectl port-forward pod/<name> :3306` listens on a free local port and prints
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import queue
 import re
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Address, ConfigError, Password
 
@@ -60,6 +63,26 @@ class Kubectl:
             return Password(base64.b64decode(encoded, validate=True).decode())
         except ValueError:
             raise ConfigError(f"secret {self.namespace}/{secret} key {key!r} is not base64 text") from None
+
+    def statefulset(self, name: str) -> dict[str, Any]:
+        """The StatefulSet object as the API server returns it; ConfigError when it is missing."""
+        try:
+            text = self.get("statefulset", name, "-o", "json")
+        except ConfigError as error:
+            if "(NotFound)" not in str(error):
+                raise
+            context = f"context {self.context}" if self.context else "the current context"
+            raise ConfigError(
+                f"statefulset {name} not found in namespace {self.namespace} ({context}): "
+                "check --namespace, --statefulset and --context, or the stack outputs"
+            ) from None
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            obj = None
+        if not isinstance(obj, dict) or obj.get("kind") != "StatefulSet":
+            raise ConfigError(f"kubectl get statefulset {name}: printed no StatefulSet")
+        return obj
 
     def pod_ip(self, pod: str) -> str:
         ip = self.get("pod", pod, "-o", "jsonpath={.status.podIP}").strip()

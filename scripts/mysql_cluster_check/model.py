@@ -38,6 +38,7 @@ class Check:
     SOURCE = "replication_source"
     LAG = "replication_lag"
     CANARY = "canary"
+    ROLLOUT = "rollout"  # cluster-level: the StatefulSet, not a pod (`Failure.pod` is None)
 
 
 class Password:
@@ -165,14 +166,37 @@ class CanaryResult:
 
 
 @dataclass(frozen=True)
-class Failure:
-    """One failed check on one pod: what was observed and what was expected."""
+class Rollout:
+    """A StatefulSet's rollout as the API server reports it (`kubectl get statefulset <name> -o json`)."""
 
-    pod: str
+    statefulset: str
+    strategy: str  # spec.updateStrategy.type: "RollingUpdate" (the default) or "OnDelete"
+    generation: int  # metadata.generation: bumped by every change of the spec
+    observed_generation: int | None  # status.observedGeneration: the generation the controller acted on
+    replicas: int  # spec.replicas: the pods wanted
+    status_replicas: int  # status.replicas: the pods the controller has created
+    updated: int  # status.updatedReplicas: pods at update_revision
+    ready: int  # status.readyReplicas
+    current_revision: str | None  # status.currentRevision
+    update_revision: str | None  # status.updateRevision: the revision of the current spec.template
+    partition: int = 0  # spec.updateStrategy.rollingUpdate.partition: ordinals below it are not updated
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed check: on one pod, or (`pod` None) on the cluster's StatefulSet."""
+
+    pod: str | None
     check: str
     observed: str
     expected: str
     detail: str = ""
+    statefulset: str | None = None  # set on cluster-level failures (`rollout`)
+
+    @property
+    def subject(self) -> str:
+        """What failed, for people: the pod's name, or `<name> (statefulset)`."""
+        return self.pod if self.pod is not None else f"{self.statefulset} (statefulset)"
 
 
 @dataclass(frozen=True)
@@ -185,6 +209,7 @@ class Report:
     failures: tuple[Failure, ...]
     canary_timeout_seconds: float | None = None  # None: the canary was disabled
     error: str | None = None  # misconfiguration that stopped the run before any pod was asked
+    rollout: Rollout | None = None  # None: the StatefulSet was not read (no namespace known)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -195,6 +220,13 @@ class Report:
     @property
     def healthy(self) -> bool:
         return self.exit_code == ExitCode.HEALTHY
+
+    @property
+    def rollout_complete(self) -> bool | None:
+        """Whether the StatefulSet's rollout is finished; None when it was not read."""
+        if self.rollout is None:
+            return None
+        return not any(f.check == Check.ROLLOUT for f in self.failures)
 
 
 class ConfigError(Exception):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import asdict, fields
 from typing import IO, Any
 
-from .model import CanaryResult, Failure, PodState, Report
+from .model import CanaryResult, Failure, PodState, Report, Rollout
 
 SCHEMA = "mysql-cluster-check/v1"
 
@@ -114,7 +115,7 @@ def _colour_cell(column: str, cell: str, paint: Paint) -> str:
 
 
 def _failure_line(failure: Failure, paint: Paint) -> str:
-    line = f"{paint('FAIL', RED)} {failure.pod} {failure.check}: observed {failure.observed}"
+    line = f"{paint('FAIL', RED)} {failure.subject} {failure.check}: observed {failure.observed}"
     line += f", expected {failure.expected}"
     return line + (f" ({failure.detail})" if failure.detail else "")
 
@@ -129,6 +130,8 @@ def _verdict(report: Report, paint: Paint) -> str:
         delays = [c.delay_seconds for c in report.canary.values() if c.delay_seconds is not None]
         if delays:
             text += f", canary seen on every replica in at most {max(delays):.3f}s"
+        if report.rollout is not None:
+            text += f", rollout complete at revision {report.rollout.update_revision or '-'}"
         return text
     unreachable = sum(not pod.reachable for pod in report.pods)
     word = paint("UNREACHABLE", RED) if unreachable else paint("UNHEALTHY", RED)
@@ -158,11 +161,13 @@ def report_to_json(report: Report) -> dict[str, Any]:
             "primary_sources": [str(address) for address in cluster.primary_sources],
             "max_lag_seconds": cluster.max_lag_seconds,
             "canary_timeout_seconds": report.canary_timeout_seconds,
+            "rollout": _rollout_json(report),
         },
         "pods": [_pod_json(pod, report.canary.get(pod.name)) for pod in report.pods],
         "failures": [
             {
                 "pod": f.pod,
+                "statefulset": f.statefulset,
                 "check": f.check,
                 "observed": f.observed,
                 "expected": f.expected,
@@ -171,6 +176,15 @@ def report_to_json(report: Report) -> dict[str, Any]:
             for f in report.failures
         ],
     }
+
+
+def _rollout_json(report: Report) -> dict[str, Any]:
+    """The StatefulSet's rollout under Rollout's own field names (the schema test pins them); every field
+    null and `skipped` saying why when it was not read."""
+    if report.rollout is None:
+        why = "the run stopped" if report.error else "no namespace known: the StatefulSet was not read"
+        return dict.fromkeys(field.name for field in fields(Rollout)) | {"complete": None, "skipped": why}
+    return asdict(report.rollout) | {"complete": report.rollout_complete, "skipped": None}
 
 
 def _pod_json(pod: PodState, canary: CanaryResult | None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""One check run: connect to every pod, ask it, judge the cluster, send the canary. The Python API."""
+"""One check run: judge the rollout, connect to every pod, ask it, judge the cluster, send the canary. The
+Python API."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pymysql
 
 from . import probe
 from .canary import run_canary
-from .checks import evaluate, evaluate_canary
-from .model import Address, CanaryResult, Cluster, Password, PodState, Report, Role
+from .checks import evaluate, evaluate_canary, evaluate_rollout
+from .model import Address, CanaryResult, Cluster, Password, PodState, Report, Role, Rollout
 
 Connection: TypeAlias = "pymysql.Connection[Any]"
 
@@ -31,8 +32,10 @@ def check_cluster(
     endpoints: Mapping[str, Address | str],
     password: Password,
     options: Options | None = None,
+    rollout: Rollout | None = None,
 ) -> Report:
-    """Checks every pod of `cluster`, reached at `endpoints` (pod name -> address, or why there is none)."""
+    """Checks every pod of `cluster`, reached at `endpoints` (pod name -> address, or why there is none), and
+    the rollout of its StatefulSet as read this round (None: not read, the `rollout` check is skipped)."""
     options = options or Options()
     connections: dict[str, Connection] = {}
     try:
@@ -43,12 +46,13 @@ def check_cluster(
             pods.append(state)
             if conn is not None:
                 connections[name] = conn
-        failures = evaluate(cluster, pods)
+        failures = [] if rollout is None else evaluate_rollout(rollout, len(cluster.pods))
+        failures += evaluate(cluster, pods)
         canary: dict[str, CanaryResult] = {}
         if options.canary_timeout is not None:
             canary = _canary(cluster, pods, connections, options.canary_timeout)
             failures += evaluate_canary(canary)
-        return Report(cluster, tuple(pods), canary, tuple(failures), options.canary_timeout)
+        return Report(cluster, tuple(pods), canary, tuple(failures), options.canary_timeout, rollout=rollout)
     finally:
         for conn in connections.values():
             with contextlib.suppress(Exception):

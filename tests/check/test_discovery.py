@@ -17,6 +17,7 @@ from mysql_cluster_check.model import ConfigError
 from mysql_cluster.component import MySQLCluster
 
 from .conftest import PASSWORD, LiveCluster, run_check
+from .statefulsets import NEW_REVISION, OLD_REVISION, after_image_change, just_applied, statefulset
 
 pytestmark = pytest.mark.check
 
@@ -219,8 +220,9 @@ def test_a_pod_kubectl_cannot_forward_to_is_unreachable(cluster: LiveCluster, fa
         env=env,
     )
     assert run.code == 2
-    assert run.failures() == {("mysql-3", "reachable")}
-    [failure] = run.json["failures"]
+    # The StatefulSet has the 3 pods that exist, not the 4 asked for: its rollout is not the expected one.
+    assert run.failures() == {("mysql-3", "reachable"), (None, "rollout")}
+    [failure] = [f for f in run.json["failures"] if f["check"] == "reachable"]
     assert (
         failure["observed"]
         == 'kubectl port-forward ended: Error from server (NotFound): pods "mysql-3" not found'
@@ -238,7 +240,7 @@ def test_stack_outputs_and_port_forwards_together(cluster: LiveCluster, fakes: d
 def test_pod_ip_path_asks_kubectl_for_the_pod_ip(cluster: LiveCluster, fakes: dict[str, str]) -> None:
     # The fake answers `get pod` with the loopback address; the port is the pods' MySQL port (--mysql-port).
     primary_port = cluster.endpoints["mysql-0"].rsplit(":", 1)[1]
-    env = fakes | {"FAKE_PODS": fake_pods(cluster)}
+    env = fakes | {"FAKE_PODS": f"mysql-0={cluster.endpoints['mysql-0']}"}  # a StatefulSet of one pod
     run = run_check(
         *("--namespace", "db", "--statefulset", "mysql", "--replicas", "1", "--via", "pod-ip"),
         *("--mysql-port", primary_port, "--json"),
@@ -247,3 +249,74 @@ def test_pod_ip_path_asks_kubectl_for_the_pod_ip(cluster: LiveCluster, fakes: di
     assert run.code == 0, run.stdout
     assert [pod["endpoint"] for pod in run.json["pods"]] == [cluster.endpoints["mysql-0"]]
     assert "--namespace db get pod mysql-0 -o jsonpath={.status.podIP}" in calls(env, "kubectl")[-1]
+
+
+# --- the StatefulSet's rollout, read through kubectl every round ------------------------------------------
+
+
+def rollout_flags(cluster: LiveCluster) -> list[str]:
+    return [
+        *("--context", "kind-test", "--namespace", "db", "--statefulset", "mysql", "--replicas", "3"),
+        *("--primary-source", cluster.endpoints["mysql-0"], "--no-canary"),
+    ]
+
+
+def statefulset_calls(env: dict[str, str]) -> list[str]:
+    return [call.split(" ", 1)[1] for call in calls(env, "kubectl") if " get statefulset " in call]
+
+
+def test_an_unfinished_rollout_exits_1_naming_the_statefulset(
+    cluster: LiveCluster, fakes: dict[str, str]
+) -> None:
+    # The pods are healthy (the old ones, still serving): only the StatefulSet says the update is not done.
+    env = fakes | {"FAKE_PODS": fake_pods(cluster), "FAKE_STATEFULSETS": json.dumps([after_image_change()])}
+    run = run_check(*rollout_flags(cluster), env=env)
+    assert run.code == 1, run.stdout
+    assert run.stdout.splitlines()[-2:] == [
+        "FAIL mysql (statefulset) rollout: observed 1/3 pods updated, 2/3 ready, "
+        f"revision {OLD_REVISION} -> {NEW_REVISION}, expected a finished rollout of 3 pods",
+        "UNHEALTHY: 1 failed check",
+    ]
+    assert statefulset_calls(env) == ["--context kind-test --namespace db get statefulset mysql -o json"]
+
+
+def test_a_finished_rollout_exits_0(cluster: LiveCluster, fakes: dict[str, str]) -> None:
+    done = statefulset(generation=3, current_revision=NEW_REVISION)
+    env = fakes | {"FAKE_PODS": fake_pods(cluster), "FAKE_STATEFULSETS": json.dumps([done])}
+    run = run_check(*rollout_flags(cluster), "--json", env=env)
+    assert run.code == 0, run.stdout
+    rollout = run.json["cluster"]["rollout"]
+    assert (rollout["complete"], rollout["update_revision"], rollout["generation"]) == (True, NEW_REVISION, 3)
+
+
+def test_wait_lasts_until_the_rollout_is_finished(cluster: LiveCluster, fakes: dict[str, str]) -> None:
+    # pulumi up returned at once (pulumi-kubernetes#3329): the controller has not seen the new spec yet, then
+    # replaces the pods one by one, then is done.
+    rounds = [just_applied(), after_image_change(), statefulset(generation=3, current_revision=NEW_REVISION)]
+    env = fakes | {"FAKE_PODS": fake_pods(cluster), "FAKE_STATEFULSETS": json.dumps(rounds)}
+    run = run_check(*rollout_flags(cluster), "--json", "--wait", "60", "--interval", "0.2", env=env)
+    assert run.code == 0, run.stderr
+    assert len(statefulset_calls(env)) == 3  # once per round
+    progress = run.stderr.splitlines()
+    assert len(progress) == 2
+    assert all("unhealthy: mysql (statefulset) rollout=" in line for line in progress), progress
+    assert "generation 3 not yet seen by the controller" in progress[0]
+    assert run.json["cluster"]["rollout"]["complete"] is True
+
+
+def test_a_missing_statefulset_is_a_misconfiguration(cluster: LiveCluster, fakes: dict[str, str]) -> None:
+    env = fakes | {"FAKE_PODS": fake_pods(cluster)}  # the StatefulSet there is `mysql`
+    run = run_check(
+        *("--context", "kind-test", "--namespace", "db", "--statefulset", "mysq", "--replicas", "3"),
+        *("--json", "--wait", "60"),
+        env=env,
+    )
+    assert run.code == 2
+    expected = (
+        "statefulset mysq not found in namespace db (context kind-test): "
+        "check --namespace, --statefulset and --context, or the stack outputs"
+    )
+    assert (run.json["error"], run.json["pods"]) == (expected, [])
+    assert run.stderr.strip() == f"[check] {expected}"
+    assert len(statefulset_calls(env)) == 1  # not waited for: nothing will create it
+    assert not [call for call in calls(env, "kubectl") if " port-forward " in call]

@@ -128,7 +128,11 @@ def test_json_schema_fields_are_stable() -> None:
     assert (document["healthy"], document["exit_code"], document["error"]) == (False, 1, None)
     assert set(document["cluster"]) == {
         *("namespace", "statefulset", "flavor", "version", "pod_count", "primary"),
-        *("primary_sources", "max_lag_seconds", "canary_timeout_seconds"),
+        *("primary_sources", "max_lag_seconds", "canary_timeout_seconds", "rollout"),
+    }
+    assert set(document["cluster"]["rollout"]) == {
+        *("statefulset", "strategy", "generation", "observed_generation", "replicas", "status_replicas"),
+        *("updated", "ready", "current_revision", "update_revision", "partition", "complete", "skipped"),
     }
     primary, replica = document["pods"]
     assert set(primary) == {
@@ -153,7 +157,8 @@ def test_json_schema_fields_are_stable() -> None:
     assert replica["canary"] == {"status": "seen", "delay_seconds": 0.021, "detail": ""}
     assert replica["gtid_variables"].keys() == {"gtid_current_pos", "gtid_slave_pos"}
     [failure] = document["failures"]
-    assert set(failure) == {"pod", "check", "observed", "expected", "detail"}
+    assert set(failure) == {"pod", "statefulset", "check", "observed", "expected", "detail"}
+    assert failure["statefulset"] is None  # set only on the cluster-level `rollout` check
     assert (failure["pod"], failure["check"], failure["observed"]) == (
         "mysql-1",
         "replication_sql_thread",
