@@ -1,4 +1,5 @@
-"""The five end-to-end scenarios, in order, on one stack: deploy, scale up, no-op, scale down, destroy.
+"""The end-to-end scenarios, in order, on one stack: deploy, scale up, no-op, scale down, a configuration
+change that rolls every pod, the primary's pod deleted, destroy.
 
 Replication state is asserted through the post-deploy check tool (`scripts/check.py --json`), the same command
 an operator runs; what the tool does not cover (a write rejected by a replica, a row through the write
@@ -237,6 +238,56 @@ def test_scale_down_keeps_cluster_healthy_and_follows_pvc_retention(
         time.sleep(10)
         assert claim_exists(), f"pvcRetention.whenScaled={when_scaled} but {claim} is gone"
         report(f"pvcRetention.whenScaled={when_scaled}: {claim} kept")
+
+
+def test_config_change_rolls_every_pod_before_the_check_passes(
+    stack: Stack, kube: Kube, report: Report
+) -> None:
+    """A configuration change rolls the pods (checksum annotation). The provider's await returns early on
+    StatefulSet updates (pulumi-kubernetes#3329): the check waits until every pod runs the new revision."""
+    stack.config_set("maxLagSeconds", "45")
+    seconds = stack.up()
+    report(f"pulumi up of a maxLagSeconds change took {seconds:.0f}s")
+    start = time.monotonic()
+    checked = assert_healthy(stack, pods=3)
+    rollout = checked["cluster"]["rollout"]
+    assert rollout["complete"] is True, rollout
+    report(
+        f"check saw the rollout finish {time.monotonic() - start:.0f}s later, at {rollout['update_revision']}"
+    )
+    statefulset = kube.json("get", "statefulset", CLUSTER_NAME)
+    revision = statefulset["status"]["updateRevision"]
+    pods = kube.json("get", "pods", "-l", f"app.kubernetes.io/instance={CLUSTER_NAME}")["items"]
+    hashes = {p["metadata"]["name"]: p["metadata"]["labels"]["controller-revision-hash"] for p in pods}
+    assert set(hashes.values()) == {revision}, hashes
+    for pod in pods:
+        env = {e["name"]: e.get("value") for c in pod["spec"]["containers"] for e in c.get("env", [])}
+        assert env["MAX_LAG_SECONDS"] == "45", pod["metadata"]["name"]
+    report(f"all {len(pods)} pods run revision {revision} with the new setting")
+
+
+def test_deleted_primary_pod_comes_back_and_replication_resumes(
+    stack: Stack, kube: Kube, report: Report
+) -> None:
+    password = stack.password()
+    start = time.monotonic()
+    kube.run("delete", "pod", f"{CLUSTER_NAME}-0", "--wait=true")
+    assert_healthy(stack, pods=3)
+    report(f"primary pod deleted: cluster healthy again after {time.monotonic() - start:.0f}s")
+    ips = pod_ips(kube)
+    query(
+        ips[f"{CLUSTER_NAME}-0"],
+        password,
+        f"INSERT INTO {TABLE} (note) VALUES ('after the primary came back')",
+    )
+    for pod in (f"{CLUSTER_NAME}-1", f"{CLUSTER_NAME}-2"):
+        delay = wait_for(
+            f"the new row on {pod}",
+            lambda pod=pod: bool(
+                query(ips[pod], password, f"SELECT 1 FROM {TABLE} WHERE note='after the primary came back'")
+            ),
+        )
+        report(f"row written on the restarted primary read on {pod} after {delay:.1f}s")
 
 
 def test_destroy_removes_everything(stack: Stack, kube: Kube, report: Report) -> None:
