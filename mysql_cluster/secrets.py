@@ -84,7 +84,12 @@ def existing_credentials(
     existing = k8s.core.v1.Secret.get(
         names.existing_secret_resource(cluster),
         pulumi.Output.concat(namespace, "/", secret_name),
-        opts=opts,
+        # The provider treats only `data`/`stringData` as secret, but a Secret made with `kubectl apply`
+        # carries its whole manifest, passwords included, in the last-applied-configuration annotation:
+        # without this the read would write them into the Pulumi state in clear.
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["metadata"])
+        ),
     )
 
     def checked(parts: list[Any]) -> str:

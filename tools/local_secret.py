@@ -68,7 +68,8 @@ def ensure(namespace: str, secret: str) -> None:
         "type": "Opaque",
         "stringData": {key: secrets.token_urlsafe(24) for key in KEYS},
     }
-    kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+    # `create`, not `apply`: apply would copy the manifest, passwords included, into an annotation.
+    kubectl("create", "-f", "-", stdin=json.dumps(manifest))
     print(f"[local-secret] created Secret {namespace}/{secret} with generated passwords", file=sys.stderr)
 
 

@@ -28,7 +28,7 @@ def random_provider_available() -> bool:
     return "PULUMI_RANDOM_AVAILABLE=false" not in pins
 
 
-def _create_existing_secret(env: dict[str, str], namespace: str, name: str) -> str:
+def _create_existing_secret(env: dict[str, str], namespace: str, name: str) -> dict[str, str]:
     passwords = {key: secrets.token_urlsafe(24) for key in ("root", "replication", "backup")}
     subprocess.run(["kubectl", "create", "namespace", namespace], env=env, check=True, capture_output=True)
     manifest = {
@@ -38,7 +38,9 @@ def _create_existing_secret(env: dict[str, str], namespace: str, name: str) -> s
         "type": "Opaque",
         "stringData": {f"{key}-password": value for key, value in passwords.items()},
     }
-    # Through stdin, so no password is on a command line.
+    # Through stdin, so no password is on a command line. `apply` on purpose: it copies the manifest,
+    # passwords included, into the last-applied-configuration annotation, as many users' Secrets have it, and
+    # the stack must keep even that out of its state (asserted in the first scenario).
     subprocess.run(
         ["kubectl", "apply", "-f", "-"],
         input=json.dumps(manifest),
@@ -47,7 +49,7 @@ def _create_existing_secret(env: dict[str, str], namespace: str, name: str) -> s
         check=True,
         capture_output=True,
     )
-    return passwords["root"]
+    return passwords
 
 
 def _capture(cmd: list[str]) -> str:
@@ -107,7 +109,8 @@ def stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
         # As `make up` does on this machine (no random provider can be built offline, see
         # e2e/toolchain/versions.env): a Secret made beforehand, named by the stack's existingSecret.
         secret_name = st.pulumi("config", "get", "existingSecret").stdout.strip()
-        st.root_password = _create_existing_secret(e2e_env, namespace, secret_name)
+        st.existing_passwords = _create_existing_secret(e2e_env, namespace, secret_name)
+        st.root_password = st.existing_passwords["root"]
     yield st
     # Whatever happened, leave nothing behind on the shared local cluster.
     st.pulumi("destroy", "--yes", "--skip-preview", check=False)

@@ -87,6 +87,13 @@ class Stack:
         password: str = self.outputs()["rootPassword"]
         return password
 
+    def all_passwords(self) -> list[str]:
+        """The cluster's three passwords, wherever they came from."""
+        if self.existing_passwords:
+            return list(self.existing_passwords.values())
+        outputs = self.outputs()
+        return [outputs[key] for key in ("rootPassword", "replicationPassword", "backupPassword")]
+
     def outputs(self) -> dict[str, Any]:
         out = self.pulumi("stack", "output", "--json", "--show-secrets").stdout
         parsed: dict[str, Any] = json.loads(out)

@@ -9,6 +9,7 @@ asserted here. Every scenario prints what it measured.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -142,6 +143,12 @@ def wait_for(what: str, probe: Callable[[], bool], timeout: float = 120) -> floa
 def test_fresh_stack_deploys_a_replicating_cluster(stack: Stack, kube: Kube, report: Report) -> None:
     seconds = stack.up()
     report(f"pulumi up of a fresh stack with 3 pods took {seconds:.0f}s")
+    state = stack.pulumi("stack", "export").stdout  # what the backend stores, secrets left encrypted
+    for secret in stack.all_passwords():
+        encoded = base64.b64encode(secret.encode()).decode()
+        assert secret not in state, "a password is in the Pulumi state in clear"
+        assert encoded not in state, "a password is in the Pulumi state in clear (base64)"
+    report(f"none of the 3 passwords is in the exported state ({len(state)} bytes), raw or base64")
     checked = assert_healthy(stack, pods=3)
     delays = {p["name"]: (p.get("canary") or {}).get("delay_seconds") for p in checked["pods"]}
     report(f"check: healthy; canary replication delay per pod (s): {delays}")
