@@ -4,7 +4,7 @@ set -euo pipefail
 # shellcheck source=tools/lib/target.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/target.sh"
 
-choose_target
+choose_target --start
 setup_pulumi
 cd "$repo"
 if [[ $MYSQL_CLUSTER_TARGET == local ]]; then

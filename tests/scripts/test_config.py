@@ -3,21 +3,11 @@ anything. No server runs here: these are fast."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.support.pods import Cluster, Pod
 
 pytestmark = pytest.mark.scripts
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with Cluster() as built:
-        built.new_pod()
-        built.new_pod()
-        yield built
 
 
 def my_cnf(pod: Pod) -> str:

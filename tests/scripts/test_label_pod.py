@@ -9,7 +9,6 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,14 +110,6 @@ class FakeApiServer:
             f"Content-Length: {len(answer)}\r\nConnection: close\r\n\r\n".encode()
             + answer
         )
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with Cluster() as built:
-        built.new_pod()
-        built.new_pod()
-        yield built
 
 
 @pytest.fixture(scope="module")

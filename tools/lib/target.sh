@@ -23,21 +23,28 @@ current_context_answers() {
   kubectl --request-timeout=5s get --raw /readyz >/dev/null 2>&1
 }
 
-choose_target() {
-  local target=${MYSQL_CLUSTER_TARGET:-}
+choose_target() { # --start | --no-start: whether to build and start the local cluster when it is the target
+  local target=${MYSQL_CLUSTER_TARGET:-} start=true
+  case $1 in
+    --start) ;;
+    --no-start) start=false ;;
+    *) log "choose_target: --start or --no-start, not '$1'"; return 2 ;;
+  esac
   if [[ -z $target ]]; then
     if current_context_answers; then target=current; else target=local; fi
   fi
   case $target in
     current)
       stack=${MYSQL_CLUSTER_STACK:-dev}
-      log "deploying to the current kube context $(kubectl config current-context) (stack $stack)"
+      log "target: the current kube context $(kubectl config current-context) (stack $stack)"
       ;;
     local)
       stack=${MYSQL_CLUSTER_STACK:-local}
-      log "no Kubernetes cluster configured: using the local cluster (stack $stack)"
-      bash "$repo/e2e/toolchain/build.sh"
-      bash "$repo/e2e/cluster.sh" up
+      log "target: the local cluster (stack $stack), as no other Kubernetes cluster is configured"
+      if $start; then
+        bash "$repo/e2e/toolchain/build.sh"
+        bash "$repo/e2e/cluster.sh" up
+      fi
       PATH="$(bash "$repo/e2e/toolchain/build.sh" --print-path):$PATH"
       KUBECONFIG=$(bash "$repo/e2e/cluster.sh" kubeconfig)
       export PATH KUBECONFIG
