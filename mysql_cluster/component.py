@@ -62,6 +62,7 @@ class MySQLCluster(pulumi.ComponentResource):
                 name, namespace, retain_on_delete=keep_data, opts=child
             )
         config_map = configmap.create_config_map(name, namespace, files, child)
+        state = configmap.create_state_config_map(name, namespace, keep_data, child)
         svc = services.create_services(
             name, namespace, primary_serves_reads=args.primary_serves_reads, opts=child
         )
@@ -69,7 +70,7 @@ class MySQLCluster(pulumi.ComponentResource):
         policies.create_disruption_budget(name, namespace, child)
         # Pods start only once they may label themselves and once their network policy is in place (the clone
         # port serves full backups and must never be open, not even for the first minute).
-        guards: list[pulumi.Resource] = [rbac.role, rbac.binding]
+        guards: list[pulumi.Resource] = [rbac.role, rbac.binding, state]
         if args.network_policy.enabled:
             guards.append(policies.create_network_policy(name, namespace, args.network_policy, child))
         sts = statefulset.create_statefulset(

@@ -79,14 +79,14 @@ class PvcRetention:
     """`persistentVolumeClaimRetentionPolicy` of the data volumes.
 
     Default `when_deleted="Retain"`: deleting the cluster never deletes data by accident (the namespace and
-    the Secret are then kept too, so the data can be redeployed with `existingSecret`). Default
-    `when_scaled="Delete"`: a replica removed by a scale-down takes its volume along; kept, it would come back
-    on a later scale-up far behind, possibly behind binlogs the primary has purged, instead of re-cloning.
-    Ordinal 0, the primary, is never scaled away (`replicas >= 1`).
+    the Secret are then kept too, so the data can be redeployed with `existingSecret`). `when_scaled` is
+    always "Retain": `kubectl scale --replicas=0`, the routine way to pause a cluster, would otherwise delete
+    every volume, the primary's included. A replica that comes back on its kept volume catches up from the
+    primary; one behind purged binary logs says how to re-clone it.
     """
 
     when_deleted: RetentionPolicy = "Retain"
-    when_scaled: RetentionPolicy = "Delete"
+    when_scaled: RetentionPolicy = "Retain"
 
 
 @dataclass(frozen=True)
@@ -153,8 +153,21 @@ class MySQLClusterArgs:
 # --- validation -----------------------------------------------------------------------------------
 
 
+def _validate_retention(retention: object, problems: Problems) -> None:
+    if _typed(problems, "pvcRetention", retention, PvcRetention):
+        assert isinstance(retention, PvcRetention)  # for the type checker: _typed just said so
+        problems.choice("pvcRetention.whenDeleted", retention.when_deleted, RETENTION_POLICIES)
+        # Delete would take the primary's volume too on a scale to zero (a routine pause).
+        if retention.when_scaled != "Retain":
+            problems.add(
+                "pvcRetention.whenScaled",
+                retention.when_scaled,
+                "Retain (Delete would delete every volume, the primary's included, on a scale to zero)",
+            )
+
+
 def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
-    # replicas >= 1: with 0 the StatefulSet would scale the primary away, and with whenScaled=Delete its data.
+    # replicas >= 1: with 0 the StatefulSet would scale the primary away.
     replicas_ok = problems.integer("replicas", args.replicas, 1)
     if problems.choice("flavor", args.flavor, tuple(SUPPORTED_VERSIONS)) and args.version is not None:
         allowed = " | ".join(SUPPORTED_VERSIONS[args.flavor])
@@ -176,10 +189,7 @@ def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
         problems.add("serverIdOffset", args.server_id_offset, f"<= {limit} with {args.replicas} replicas")
     problems.integer("maxLagSeconds", args.max_lag_seconds, 1)
     problems.boolean("primaryServesReads", args.primary_serves_reads)
-    retention = args.pvc_retention
-    if _typed(problems, "pvcRetention", retention, PvcRetention):
-        problems.choice("pvcRetention.whenDeleted", retention.when_deleted, RETENTION_POLICIES)
-        problems.choice("pvcRetention.whenScaled", retention.when_scaled, RETENTION_POLICIES)
+    _validate_retention(args.pvc_retention, problems)
     if _typed(problems, "resources", args.resources, Resources):
         _validate_resources(problems, "resources.server", args.resources.server)
         _validate_resources(problems, "resources.sidecar", args.resources.sidecar)

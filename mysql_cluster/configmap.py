@@ -78,3 +78,20 @@ def create_config_map(
         data=dict(files),
         opts=opts,
     )
+
+
+def create_state_config_map(
+    cluster: str, namespace: pulumi.Input[str], retain_on_delete: bool, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.ConfigMap:
+    """The cluster's state: ordinal 0 records in it, once, the claim the cluster was first initialised on
+    (scripts/bootstrap-facts.sh), so that a primary whose volume is lost is re-seeded, never initialised
+    empty. Pulumi creates it without data and never writes it; it is kept with retained volumes."""
+    return k8s.core.v1.ConfigMap(
+        names.state_config_map(cluster),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=names.state_config_map(cluster), namespace=namespace, labels=names.labels(cluster)
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(retain_on_delete=retain_on_delete, ignore_changes=["data"])
+        ),
+    )

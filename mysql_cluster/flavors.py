@@ -152,6 +152,15 @@ class Flavor:
     """Template making {{GTID_POSITION}} (a fresh clone's position) the replica's applied position."""
     enforce_read_only: str
     """Statement that makes the server read-only for every client (replicas)."""
+    seed_primary_gtid: str
+    """Template run on a private server of a primary re-seeded from a replica's backup: forgets the donor's
+    source, empties the binary logs and makes {{GTID_POSITION}} the history the new binary log continues,
+    so replicas at that position resume with GTID auto-positioning."""
+    gtid_order: str
+    """How the scripts compare two GTID sets: "domain-seq" (MariaDB: per-domain sequence numbers) or
+    "subset-sql" (MySQL: `gtid_subset_sql` asked of a server)."""
+    gtid_subset_sql: str
+    """Template answering 1 when {{GTID_A}} is contained in {{GTID_B}} ("" where gtid_order needs none)."""
     init_accounts: str
     """Template run once on the freshly initialised primary: passwords, users and their grants."""
 
@@ -288,6 +297,11 @@ def _mysql(version: str) -> Flavor:
             "SET GLOBAL super_read_only = ON;"
         ),
         enforce_read_only="SET GLOBAL super_read_only = ON",
+        seed_primary_gtid=(
+            f"RESET REPLICA ALL;\n{reset_binlogs};\nSET GLOBAL gtid_purged = {{{{GTID_POSITION}}}};"
+        ),
+        gtid_order="subset-sql",
+        gtid_subset_sql="SELECT GTID_SUBSET({{GTID_A}}, {{GTID_B}});",
         init_accounts=_init_accounts("", backup_grants, backup_table_grants),
         common_cnf=common,
         primary_cnf=primary,
@@ -396,6 +410,13 @@ def _mariadb(version: str) -> Flavor:
         # Needs READ_ONLY ADMIN on a read-only replica: the sidecar runs it as root@localhost.
         apply_gtid_position="SET GLOBAL gtid_slave_pos = {{GTID_POSITION}};",
         enforce_read_only="SET GLOBAL read_only = ON",
+        # gtid_binlog_state may only be set on empty binary logs; replicas asking for the last GTID of the
+        # state then resume from the new primary's first event.
+        seed_primary_gtid=(
+            "RESET SLAVE ALL;\nRESET MASTER;\nSET GLOBAL gtid_binlog_state = {{GTID_POSITION}};"
+        ),
+        gtid_order="domain-seq",
+        gtid_subset_sql="",
         init_accounts=_init_accounts(
             # SUPER no longer implies READ_ONLY ADMIN (10.11+), but ALL PRIVILEGES does: take it back from
             # the network account so that read_only binds it on replicas.
@@ -511,6 +532,10 @@ def _flavor_env(flavor: Flavor) -> str:
         ("SQL_CHANGE_SOURCE", flavor.change_source, ""),
         ("SQL_APPLY_GTID_POSITION", flavor.apply_gtid_position, ""),
         ("SQL_ENFORCE_READ_ONLY", f"{flavor.enforce_read_only};", ""),
+        ("SQL_SEED_PRIMARY_GTID", flavor.seed_primary_gtid, ""),
+        ("SQL_GTID_SUBSET", flavor.gtid_subset_sql, ""),
+        ("GTID_EXECUTED_VARIABLE", flavor.gtid_executed_variable, "GTID sets"),
+        ("GTID_ORDER", flavor.gtid_order, ""),
         ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),
     ]
     lines = [

@@ -155,6 +155,12 @@ def config_map(cluster: str, content_hash: str) -> str:
     return f"{cluster}-config-{content_hash[:CONTENT_HASH_LENGTH]}"
 
 
+def state_config_map(cluster: str) -> str:
+    """The ConfigMap where the primary records, once, the claim the cluster was first initialised on: the
+    fact that outlives the primary's volume (scripts/bootstrap-facts.sh). Written by the pods, not Pulumi."""
+    return f"{cluster}-state"
+
+
 def secret(cluster: str) -> str:
     """The Secret with the generated passwords (unless an existing Secret is supplied)."""
     return f"{cluster}-credentials"

@@ -44,7 +44,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert (args.image, args.backup_image, args.namespace, args.create_namespace) == (None, None, None, True)
     assert (args.storage_size, args.storage_class) == ("10Gi", None)
     assert (args.server_id_offset, args.max_lag_seconds, args.primary_serves_reads) == (100, 60, False)
-    assert args.pvc_retention == PvcRetention(when_deleted="Retain", when_scaled="Delete")
+    assert args.pvc_retention == PvcRetention(when_deleted="Retain", when_scaled="Retain")
     assert args.resources == Resources(DEFAULT_SERVER_RESOURCES, DEFAULT_SIDECAR_RESOURCES)
     assert args.resources.server.limits == {"memory": "2Gi"}
     assert "cpu" not in args.resources.server.limits  # no CPU throttling of the database by default
@@ -77,8 +77,13 @@ EVERY_KEY = [
     ("serverIdOffset", "1000", "server_id_offset", 1000),
     ("maxLagSeconds", "5", "max_lag_seconds", 5),
     ("primaryServesReads", "true", "primary_serves_reads", True),
-    ("pvcRetention", {"whenDeleted": "Delete"}, "pvc_retention", PvcRetention("Delete", "Delete")),
-    ("pvcRetention", {"whenScaled": "Retain"}, "pvc_retention", PvcRetention("Retain", "Retain")),
+    ("pvcRetention", {"whenDeleted": "Delete"}, "pvc_retention", PvcRetention("Delete", "Retain")),
+    (
+        "pvcRetention",
+        {"whenDeleted": "Delete", "whenScaled": "Retain"},
+        "pvc_retention",
+        PvcRetention("Delete", "Retain"),
+    ),
     (
         "resources",
         {"server": {"requests": {"cpu": 2, "memory": "8Gi"}, "limits": {"memory": "8Gi"}}},
@@ -127,7 +132,7 @@ def test_local_stack_file_is_valid_and_says_what_the_local_cluster_needs() -> No
     assert args.image == args.backup_image == "localhost/mysql-cluster/mariadb:10.11"
     assert args.image_pull_policy == "Never"
     assert args.storage_size == "2Gi"
-    assert args.pvc_retention == PvcRetention(when_deleted="Delete", when_scaled="Delete")
+    assert args.pvc_retention == PvcRetention(when_deleted="Delete", when_scaled="Retain")
     assert args.resources.server == ContainerResources(
         {"cpu": "100m", "memory": "256Mi"}, {"memory": "768Mi"}
     )
@@ -169,6 +174,11 @@ BAD_INPUTS = [
     ({"primaryServesReads": "1"}, ["primaryServesReads", "'1'", "true | false"]),
     ({"pvcRetention": {"whenDeleted": "Keep"}}, ["pvcRetention.whenDeleted", "'Keep'", "Retain | Delete"]),
     ({"pvcRetention": {"whenScale": "Delete"}}, ["pvcRetention.whenScale", "did you mean 'whenScaled'"]),
+    # A scale to zero (a routine pause) would delete the primary's volume too.
+    (
+        {"pvcRetention": {"whenScaled": "Delete"}},
+        ["pvcRetention.whenScaled", "'Delete'", "Retain (Delete would"],
+    ),
     ({"pvcRetention": "Retain"}, ["pvcRetention", "'Retain'", "an object with keys whenDeleted, whenScaled"]),
     (
         {"resources": {"server": {"requests": {"memory": "512m"}}}},
