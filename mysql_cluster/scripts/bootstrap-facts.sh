@@ -7,6 +7,7 @@
 # initialisation, the first time ordinal 0 starts. Needs RBAC: get/patch on that ConfigMap, get on the
 # StatefulSet and on persistentvolumeclaims.
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # kube_code, kube_body, kube_namespace: set by kube-api.sh (sourced first)
 
 require_env STATE_CONFIG_MAP DATA_CLAIM_TEMPLATE RUN_DIR
 
@@ -27,7 +28,7 @@ marker=$(json_string "$kube_body" initialised-claim) || marker=
 kube_request "reading StatefulSet $statefulset_name" GET \
   "/apis/apps/v1/namespaces/$kube_namespace/statefulsets/$statefulset_name"
 [[ $kube_code == 200 ]] || kube_refused "reading StatefulSet $statefulset_name" "RBAC needs get on it"
-[[ ${kube_body#*\"spec\":} =~ ^\{\"replicas\":([0-9]+) ]] ||
+[[ ${kube_body#*\"spec\":} =~ ^[[:space:]]*\{[[:space:]]*\"replicas\":[[:space:]]*([0-9]+) ]] ||
   die "StatefulSet $statefulset_name: no spec.replicas in the API's answer"
 replicas=${BASH_REMATCH[1]}
 

@@ -22,7 +22,7 @@ read_facts() { # sets marker, claim, peers from the file label-pod.sh wrote
   [[ -r $file ]] || die "bootstrap: $file is missing: the label-pod init container gathers it on ordinal 0" \
     "(STATE_CONFIG_MAP set, RBAC on the state ConfigMap, the StatefulSet and the claims); without it the" \
     "primary can neither know whether the cluster was initialised nor initialise"
-  marker= claim= peers=
+  marker='' claim='' peers=''
   while IFS= read -r line; do
     case $line in
       marker=*) marker=${line#marker=} ;;
@@ -68,7 +68,7 @@ gtid_contains() { # <ordinal of a> <set a> <set b>: status 0 when set a contains
 }
 
 most_advanced_peer() { # <wait seconds>: prints the ordinal of the replica whose GTID set contains all others'
-  local wait=$1 waited=0 ordinal best= gtid
+  local wait=$1 waited=0 ordinal best='' gtid
   local -A gtids=()
   while :; do
     for ordinal in $peers; do
@@ -126,5 +126,6 @@ bootstrap_primary() { # decides; on a re-seed sets donor and peer for the clone 
   fi
   decide reseed "from replica $best"
   donor=$best
+  # shellcheck disable=SC2034 # donor and peer drive clone.sh's clone loop
   peer="$(pod_host "$donor"):$(peer_clone_port "$donor")"
 }

@@ -56,6 +56,7 @@ kube_request() { # <what> <method> <path> [body]: sets kube_code and kube_body; 
     status_line=${status_line%%$'\n'*}
     kube_code=
     [[ $status_line =~ ^HTTP/1\.[01]\ ([0-9]{3}) ]] && kube_code=${BASH_REMATCH[1]}
+    # shellcheck disable=SC2034 # read by the scripts that source this file
     kube_body=${response#*$'\r\n\r\n'}
     message=
     if [[ $response =~ $kube_message_pattern ]]; then

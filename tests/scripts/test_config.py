@@ -81,7 +81,9 @@ def test_pod_host_pattern_gives_the_peer_names(cluster: Cluster) -> None:
 def test_primary_refuses_to_initialise_without_a_password(cluster: Cluster, variable: str) -> None:
     primary = cluster.pod(0)
     assert primary.run_script("init-config.sh").returncode == 0
+    (primary.run_dir / "bootstrap-decision").write_text("initialise\n")  # the cluster's first start
     result = primary.run_script("server.sh", env={variable: ""}, timeout=30)
+    (primary.run_dir / "bootstrap-decision").unlink()
     assert result.returncode == 1
     assert f"environment variable {variable} is not set" in result.stderr
     assert not primary.data_dir.exists()
