@@ -9,10 +9,13 @@
 #    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
 #    replica is not ready meanwhile), logs replication state changes, and says how to re-clone a
 #    replica whose primary purged the binary logs it needs (error 1236).
+# On the primary it also writes the heartbeat (heartbeat.sh) every HEARTBEAT_INTERVAL seconds.
 # SIGTERM/SIGINT stop the listener and exit 0.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=heartbeat.sh
+source "$(dirname "${BASH_SOURCE[0]}")/heartbeat.sh"
 
 require_env CLUSTER_CONFIG_DIR SERVER_CONF_DIR DATA_ROOT RUN_DIR MYSQL_PORT CLONE_PORT MYSQL_ROOT_PASSWORD
 require_number MYSQL_PORT
@@ -31,6 +34,7 @@ sleeper_pid=
 
 on_term() {
   log "stopping (signal received)"
+  stop_heartbeat
   [[ -n $sleeper_pid ]] && { kill "$sleeper_pid" 2>/dev/null || true; }
   if [[ -n $listener_pid ]]; then
     kill -TERM "$listener_pid" 2>/dev/null || true
@@ -218,6 +222,7 @@ monitor_once() {
     start_listener
   fi
   started=$(server_started) || return 0 # down or restarting: next round
+  ((ORDINAL == 0)) && keep_heartbeat "$root"
   # Uptime has a 1 s resolution and the two clocks are read apart: 3 s of slack.
   if [[ -n $last_started ]] && ((started - last_started > 3)) && ((ORDINAL > 0)); then
     log "the server restarted; configuring replication again"
@@ -243,6 +248,7 @@ if ((ORDINAL > 0)); then
   configure_until_done
 fi
 start_listener
+((ORDINAL == 0)) && start_heartbeat "$root"
 while true; do
   monitor_once
   sleep "$interval" &
