@@ -18,6 +18,7 @@ import pulumi
 
 from mysql_cluster import limits, stack_config
 from mysql_cluster.flavors import DEFAULT_FLAVOR, SUPPORTED_VERSIONS
+from mysql_cluster.images import check_image_matches
 from mysql_cluster.validation import Problems, is_dns1123_label, is_dns1123_subdomain, secret_values
 
 RetentionPolicy = Literal["Retain", "Delete"]
@@ -159,11 +160,20 @@ class MySQLClusterArgs:
 def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
     # replicas >= 1: with 0 the StatefulSet would scale the primary away, and with whenScaled=Delete its data.
     replicas_ok = limits.check_integer(problems, "replicas", args.replicas)
-    if problems.choice("flavor", args.flavor, tuple(SUPPORTED_VERSIONS)) and args.version is not None:
-        _validate_version(problems, args.flavor, args.version)
+    flavor_ok = problems.choice("flavor", args.flavor, tuple(SUPPORTED_VERSIONS))
+    release_ok = flavor_ok and (
+        args.version is None or _validate_version(problems, args.flavor, args.version)
+    )
     for key, image in (("image", args.image), ("backupImage", args.backup_image)):
-        if image is not None:
-            problems.image(key, image)
+        if image is not None and problems.image(key, image) and release_ok:
+            check_image_matches(
+                problems,
+                key,
+                image,
+                backup=key == "backupImage",
+                flavor=args.flavor,
+                version=args.resolved_version,
+            )
     problems.boolean("createNamespace", args.create_namespace)
     if args.namespace is not None and problems.name(
         "namespace", args.namespace, is_dns1123_label, "a DNS-1123 label such as 'databases'"
@@ -199,18 +209,22 @@ def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
             problems.add("existingSecret", args.existing_secret, "only with createNamespace=false")
     problems.choice("imagePullPolicy", args.image_pull_policy, PULL_POLICIES)
     limits.check_integer(problems, "deployTimeoutSeconds", args.deploy_timeout_seconds)
-    problems.name("clusterDomain", args.cluster_domain, is_dns1123_subdomain, "a DNS domain")
+    problems.name(
+        "clusterDomain",
+        args.cluster_domain,
+        lambda domain: is_dns1123_subdomain(domain) and "svc" not in domain.split("."),
+        "a DNS domain such as cluster.local, without 'svc' (hosts are <service>.<namespace>.svc.<domain>)",
+    )
 
 
-def _validate_version(problems: Problems, flavor: str, version: str) -> None:
+def _validate_version(problems: Problems, flavor: str, version: str) -> bool:
     if version in SUPPORTED_VERSIONS[flavor]:
-        return
+        return True
     if problems.is_secret("flavor"):  # the versions allowed would tell the flavor
         table = "; ".join(f"{name}: {' | '.join(versions)}" for name, versions in SUPPORTED_VERSIONS.items())
-        problems.add("version", version, f"a version of the flavor ({table}), quoted in YAML")
-    else:
-        allowed = " | ".join(SUPPORTED_VERSIONS[flavor])
-        problems.add("version", version, f"{allowed} for flavor {flavor!r} (quoted in YAML)")
+        return problems.add("version", version, f"a version of the flavor ({table}), quoted in YAML")
+    allowed = " | ".join(SUPPORTED_VERSIONS[flavor])
+    return problems.add("version", version, f"{allowed} for flavor {flavor!r} (quoted in YAML)")
 
 
 def _validate_created_namespace(problems: Problems, namespace: str, create: object) -> None:

@@ -88,7 +88,10 @@ def _check_key_names(
         value = "a value set as a secret (not shown)" if full_key in secret else shown(everything[full_key])
         if space == namespace:
             if key not in known:
-                problems.items.append(f"{key}: unknown configuration key (got {value}){_suggest(key, known)}")
+                hint = _suggest(key, known)
+                if key.split(".", 1)[0] in OBJECT_KEYS:  # `pulumi config set a.b v` without --path
+                    hint = f"; a nested value is set with `pulumi config set --path {key} <value>`"
+                problems.items.append(f"{key}: unknown configuration key (got {value}){hint}")
             continue
         meant = folded.get(key.lower())
         looks_like_ours = _normalise(space) == _normalise(namespace)

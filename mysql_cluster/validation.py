@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 
+# Every grammar is applied with `fullmatch`: `$` alone also matches before a final newline ("mysql:8.4\n").
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 # Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity): <sign><number><suffix>, the suffix
@@ -31,7 +32,8 @@ _HOST = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _IMAGE = re.compile(
     rf"^(?:{_HOST}(?:\.{_HOST})*(?::[0-9]+)?/)?{_PATH}(?:/{_PATH})*"
     r"(?P<tag>:[\w][\w.-]{0,127})?"
-    r"(?:@(?P<algorithm>[a-z0-9]+):(?P<hex>[^:]+))?$"
+    r"(?:@(?P<algorithm>[a-z0-9]+):(?P<hex>[^:]+))?$",
+    re.ASCII,  # \w is [A-Za-z0-9_] in the grammar, not every Unicode letter and digit
 )
 # The digests container runtimes verify (opencontainers/go-digest): lower-case hex of the algorithm's length.
 # Any other digest is accepted by the grammar above and then refused by the node: the pod never starts.
@@ -44,7 +46,7 @@ _MAX_EXPONENT = 100
 
 def parse_quantity(text: str) -> Decimal | None:
     """The value of a Kubernetes quantity (`500m`, `1Gi`, `1e3`), or None where Kubernetes rejects it."""
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.fullmatch(text)
     if not match:
         return None
     number = Decimal(match["number"])
@@ -64,7 +66,7 @@ def parse_quantity(text: str) -> Decimal | None:
 
 def is_dns1123_label(text: str) -> bool:
     """A namespace or Service-like name: lower-case alphanumerics and '-', at most 63 characters."""
-    return len(text) <= 63 and bool(_DNS1123_LABEL.match(text))
+    return len(text) <= 63 and bool(_DNS1123_LABEL.fullmatch(text))
 
 
 def is_dns1123_subdomain(text: str) -> bool:
@@ -74,7 +76,7 @@ def is_dns1123_subdomain(text: str) -> bool:
 
 def has_unit(text: str) -> bool:
     """Whether a quantity carries a unit suffix (`Gi`, `M`, `k`...); `1024` and `1e9` are bare numbers."""
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.fullmatch(text)
     suffix: str = match["suffix"] if match and match["suffix"] else ""
     return bool(suffix) and not re.fullmatch(r"[eE][+-]?[0-9]+", suffix)
 
@@ -84,7 +86,7 @@ def is_pinned_image(text: str) -> bool:
 
     `mysql:latest@sha256:...` is pinned: the runtime pulls by digest and ignores the tag.
     """
-    match = _IMAGE.match(text) if len(text) <= MAX_IMAGE_LENGTH else None
+    match = _IMAGE.fullmatch(text) if len(text) <= MAX_IMAGE_LENGTH else None
     if match is None:
         return False
     if match["algorithm"] is not None:

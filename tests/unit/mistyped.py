@@ -58,6 +58,23 @@ MISTAKES: list[Mistake] = [
     *_each("image", "mysql@sha256:" + SHA.upper(), "mysql@sha256:" + SHA[:-1], "mysql@sha256:" + SHA + "0"),
     *_each("image", "mysql@sha512:" + SHA, "mysql:LATEST", "mysql:Latest"),
     *_each("backupImage", "percona/percona-xtrabackup", "percona xtrabackup:8.4", "percona/x:latest"),
+    # a final newline (a YAML block scalar, a file's last line) and look-alike Unicode digits
+    *_each("image", "mysql:8.4\n", "mysql:\uff18.\uff14", "mysql:8.4\u200b"),
+    *_each("backupImage", "percona/percona-xtrabackup:8.4\n"),
+    *_each("namespace", "databases\n"),
+    *_each("storageSize", "10Gi\n"),
+    *_each("storageClass", "fast\n"),
+    *_each("clusterDomain", "cluster.local\n"),
+    *_each("existingSecret", "db-credentials\n", createNamespace="false"),
+    # images of another flavor or version than the one configured (the SQL and tools would not match)
+    Mistake({"flavor": "mariadb", "image": "mysql:8.4"}, "image"),
+    Mistake({"image": "mariadb:11.4"}, "image"),
+    Mistake({"image": "mysql:8.0.36"}, "image"),
+    Mistake({"version": "8.0", "image": "docker.io/library/mysql:8.4.3-oracle"}, "image"),
+    Mistake({"flavor": "mariadb", "version": "11.4", "image": "mariadb:10.11"}, "image"),
+    Mistake({"backupImage": "percona/percona-xtrabackup:8.0"}, "backupImage"),
+    Mistake({"flavor": "mariadb", "backupImage": "percona/percona-xtrabackup:8.4"}, "backupImage"),
+    Mistake({"flavor": "mariadb", "backupImage": "mariadb:11.4"}, "backupImage"),
     # names
     *_each("namespace", "Databases", "db_prod", "a" * 64, "-db", "db.", "", "my db"),
     *_each("namespace", "default", "kube-system", "kube-public", "kube-node-lease", "kube-db"),
@@ -67,6 +84,7 @@ MISTAKES: list[Mistake] = [
     *_each(
         "clusterDomain", "cluster..local", "Cluster.Local", ".cluster.local", "", "cluster_local", "a" * 254
     ),
+    *_each("clusterDomain", "svc.cluster.local", "mysql.svc.cluster.local", "cluster.local."),
     # storage: not a quantity, unit-less bytes, millibytes, too small, too large
     *_each("storageSize", "10GB", "10gb", "10 Gi", "10Gib", "-1Gi", "0", "1500m", "", "ten", "10G "),
     *_each("storageSize", "10", "10737418240", "1e10", "100Mi", "1Ki", "500k", "10Ei", "5Pi", "1e999999999"),
@@ -120,6 +138,10 @@ MISTAKES: list[Mistake] = [
     Mistake({"flavor": "mysql", "resources": {"server": {"limits": {"memory": "300Mi"}}}}, "resources"),
     # unknown keys and keys under a configuration namespace this program does not read
     *[Mistake({key: "3"}, key) for key in ("replica", "storagesize", "Replicas", "maxLag", "namespaces")],
+    # `pulumi config set` of a nested value without --path: a top-level key with dots in its name
+    Mistake({"resources.server.requests.cpu": "1"}, "resources.server.requests.cpu", shown="--path"),
+    Mistake({"pvcRetention.whenDeleted": "Delete"}, "pvcRetention.whenDeleted", shown="--path"),
+    Mistake({"networkPolicy.enabled": "false"}, "networkPolicy.enabled", shown="--path"),
     *[
         Mistake({key: "5"}, key, shown="mysql-cluster:")
         for key in (
@@ -180,7 +202,7 @@ def verdict(mistake: Mistake, read: Callable[[Mistake], object], error: type[Exc
                 return f"secret value of {key} shown: {message}"
         raw = mistake.values.get(mistake.key)
         shown = mistake.shown or (raw.strip() if isinstance(raw, str) and len(raw) <= 60 else None)
-        if shown and mistake.key not in mistake.secret and shown not in message:
+        if shown and mistake.key not in mistake.secret and repr(shown)[1:-1] not in message:
             return f"value {shown!r} not shown: {message}"
         return None
     except Exception as crash:  # a crash is one way of getting through

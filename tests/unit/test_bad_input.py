@@ -59,6 +59,17 @@ def test_every_key_has_mistakes_tried() -> None:
         {"storageSize": "1.5Ti"},
         {"image": "mysql:latest@sha256:" + SHA, "backupImage": "percona/percona-xtrabackup@sha256:" + SHA},
         {"image": "registry.example.com:5000/db/mysql:8.4@sha512:" + SHA * 2},
+        {"flavor": "mariadb", "image": "mariadb:10.11.6", "backupImage": "docker.io/library/mariadb:10.11"},
+        {"image": "mysql:8", "backupImage": "percona/percona-xtrabackup:8.4.0-1"},  # a major alone floats
+        {
+            "version": "8.0",
+            "image": "mysql:8.0.40-oracle",
+            "backupImage": "percona/percona-xtrabackup:8.0.35-31",
+        },
+        {
+            "image": "registry.example.com/team/db-server:2.3",
+            "backupImage": "registry.example.com/team/tools:1",
+        },
         {"namespace": "default", "createNamespace": "false"},
         {"namespace": "kube-system", "createNamespace": "false"},
         {

@@ -134,7 +134,7 @@ def test_good_cluster_names(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["MySQL", "1db", "db_1", "db-", "db.prod", "", "a" * (names.MAX_CLUSTER_NAME_LENGTH + 1)]
+    "name", ["MySQL", "1db", "db_1", "db-", "db.prod", "", "db\n", "a" * (names.MAX_CLUSTER_NAME_LENGTH + 1)]
 )
 def test_bad_cluster_name_fails_before_any_resource(name: str, mocks: RecordingMocks) -> None:
     with pytest.raises(ValueError, match="invalid cluster name"):
