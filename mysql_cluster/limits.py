@@ -60,8 +60,8 @@ def integer_range(key: str) -> str:
 
 
 # --- namespaces -----------------------------------------------------------------------------------
-# Namespaces every cluster has: creating one of them would adopt it, relabel it, and delete it (and
-# everything in it) on `pulumi destroy`. Kubernetes reserves the prefix `kube-` for itself.
+# Namespaces every cluster has: "creating" one adopts and relabels it (providers before 4.29 do not refuse),
+# and `pulumi destroy` then tries to delete it. Kubernetes reserves the prefix `kube-` for itself.
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
