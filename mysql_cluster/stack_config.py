@@ -91,7 +91,10 @@ def _check_key_names(
                 hint = _suggest(key, known)
                 if key.split(".", 1)[0] in OBJECT_KEYS:  # `pulumi config set a.b v` without --path
                     hint = f"; a nested value is set with `pulumi config set --path {key} <value>`"
-                problems.items.append(f"{key}: unknown configuration key (got {value}){hint}")
+                problems.items.append(
+                    f"{key}: unknown configuration key, got {value}; allowed: the keys of the README's "
+                    f"configuration table{hint}"
+                )
             continue
         meant = folded.get(key.lower())
         looks_like_ours = _normalise(space) == _normalise(namespace)
