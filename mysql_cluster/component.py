@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mysql_cluster import configmap, names, policies, secrets, services, statefulset
-from mysql_cluster.config import MySQLClusterArgs
+from mysql_cluster.config import MySQLClusterArgs, check_namespace
 from mysql_cluster.flavors import get_flavor
 
 
@@ -49,6 +49,7 @@ class MySQLCluster(pulumi.ComponentResource):
         flavor = get_flavor(args.flavor, args.resolved_version)
         files = configmap.config_files(flavor)
         namespace_name = args.namespace or name
+        check_namespace(namespace_name, args.create_namespace)
         super().__init__(names.COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Retained volumes are only useful with their namespace and their passwords: keep all three together.

@@ -114,7 +114,7 @@ BACKUP_USER = "backup"
 
 def check_cluster_name(name: str) -> None:
     """Raise ValueError unless `name` can name a StatefulSet whose pods and Services Kubernetes accepts."""
-    if len(name) > MAX_CLUSTER_NAME_LENGTH or not _DNS1035_LABEL.match(name):
+    if len(name) > MAX_CLUSTER_NAME_LENGTH or not _DNS1035_LABEL.fullmatch(name):
         raise ValueError(
             f"invalid cluster name {name!r}: the component name names the StatefulSet and its Services, "
             f"so it must be a DNS-1035 label of at most {MAX_CLUSTER_NAME_LENGTH} characters "

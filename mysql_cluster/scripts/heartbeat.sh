@@ -8,25 +8,25 @@
 # read on the replica's clock (nodes keep time with NTP; a negative age counts as 0).
 # shellcheck shell=bash
 
-HEARTBEAT_SCHEMA=mysql_cluster
-HEARTBEAT_TABLE=$HEARTBEAT_SCHEMA.heartbeat
+heartbeat_schema=mysql_cluster
+heartbeat_table=$heartbeat_schema.heartbeat
 heartbeat_pid=
 
 start_heartbeat() { # <option file>: the primary's writer, one client connection for its whole life
   local options=$1 interval=${HEARTBEAT_INTERVAL:-1}
   require_number interval
   {
-    printf '%s\n' "CREATE DATABASE IF NOT EXISTS $HEARTBEAT_SCHEMA;" \
-      "CREATE TABLE IF NOT EXISTS $HEARTBEAT_TABLE (id TINYINT UNSIGNED NOT NULL PRIMARY KEY," \
+    printf '%s\n' "CREATE DATABASE IF NOT EXISTS $heartbeat_schema;" \
+      "CREATE TABLE IF NOT EXISTS $heartbeat_table (id TINYINT UNSIGNED NOT NULL PRIMARY KEY," \
       " server_id INT UNSIGNED NOT NULL, written_at TIMESTAMP(6) NOT NULL) ENGINE=InnoDB;"
     # The loop ends with SIGPIPE once the client has gone (the server restarted): the monitor restarts it.
     while printf 'REPLACE INTO %s (id, server_id, written_at) VALUES (1, @@server_id, NOW(6));\n' \
-      "$HEARTBEAT_TABLE" 2>/dev/null; do
+      "$heartbeat_table" 2>/dev/null; do
       sleep "$interval"
     done
   } | "$CLIENT_BIN" --defaults-file="$options" --batch --skip-column-names >/dev/null 2>"$RUN_DIR/heartbeat.log" &
   heartbeat_pid=$!
-  log "heartbeat: writing $HEARTBEAT_TABLE every ${interval}s (pid $heartbeat_pid)"
+  log "heartbeat: writing $heartbeat_table every ${interval}s (pid $heartbeat_pid)"
 }
 
 keep_heartbeat() { # <option file>: restarts the writer when its connection ended
@@ -46,7 +46,7 @@ stop_heartbeat() {
 heartbeat_age() { # <option file>: prints the age in seconds (one decimal) of the newest applied heartbeat
   local micros
   micros=$(run_sql "$1" <<<"SELECT GREATEST(0, TIMESTAMPDIFF(MICROSECOND, written_at, NOW(6))) FROM \
-$HEARTBEAT_TABLE WHERE id = 1;" 2>/dev/null) || return 1
+$heartbeat_table WHERE id = 1;" 2>/dev/null) || return 1
   [[ $micros =~ ^[0-9]+$ ]] || return 1
   printf '%d.%d' $((micros / 1000000)) $((micros % 1000000 / 100000))
 }
