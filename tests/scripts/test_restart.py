@@ -199,7 +199,11 @@ def test_replica_behind_purged_binlogs_says_how_to_reclone(cluster: Cluster) -> 
     log = replica.log("sidecar")
     assert "error 1236" in log
     assert "delete pvc data-mysql-1; kubectl -n mysql-cluster-test delete pod mysql-1)" in log
+    # It serves its (fresh) data until it is older than MAX_LAG_SECONDS, then leaves the read Service.
     result = replica.probe("readiness")
+    assert "last IO error 1236" in result.stdout
+    time.sleep(2)
+    result = replica.probe("readiness", env={"MAX_LAG_SECONDS": "1"})
     assert result.returncode == 1
     assert "last IO error 1236" in result.stdout
     # Nothing was deleted automatically.
