@@ -302,7 +302,13 @@ def _mysql(version: str) -> Flavor:
         ),
         gtid_order="subset-sql",
         gtid_subset_sql="SELECT GTID_SUBSET({{GTID_A}}, {{GTID_B}});",
-        init_accounts=_init_accounts("", backup_grants, backup_table_grants),
+        # The network root may neither lift super_read_only (SYSTEM_VARIABLES_ADMIN, SUPER) nor read or
+        # write server-side files (FILE).
+        init_accounts=_init_accounts(
+            "REVOKE SYSTEM_VARIABLES_ADMIN, SUPER, FILE ON *.* FROM `root`@`%`;\n",
+            backup_grants,
+            backup_table_grants,
+        ),
         common_cnf=common,
         primary_cnf=primary,
         replica_cnf=replica,
@@ -420,7 +426,8 @@ def _mariadb(version: str) -> Flavor:
         init_accounts=_init_accounts(
             # SUPER no longer implies READ_ONLY ADMIN (10.11+), but ALL PRIVILEGES does: take it back from
             # the network account so that read_only binds it on replicas.
-            root_extra="REVOKE READ_ONLY ADMIN ON *.* FROM `root`@`%`;\n",
+            # FILE: no server-side file reads or writes from the network (secure_file_priv confines the rest).
+            root_extra="REVOKE READ_ONLY ADMIN, FILE ON *.* FROM `root`@`%`;\n",
             backup_grants=backup_grants,
             backup_table_grants=(),
         ),

@@ -152,6 +152,22 @@ def test_replica_rejects_client_writes(cluster: Cluster) -> None:
     wait_for_row(replica, 5)
 
 
+def test_network_clients_cannot_write_files_into_the_data_volume(cluster: Cluster) -> None:
+    # Issue 7, defect 5: the clone's GTID position file next to data/ was written with SELECT ... INTO
+    # OUTFILE by a network client, and the sidecar applied it at its next start.
+    for pod in (cluster.primary, cluster.pod(1)):
+        target = pod.data_root / "clone-gtid-position"
+        for path in (target, pod.data_dir / "planted.txt"):
+            with pytest.raises(pymysql.err.MySQLError) as refused:
+                pod.sql(f"SELECT 'gtid=0-1-1' INTO OUTFILE '{path}'", via="tcp")
+            assert refused.value.args[0] in (1045, 1227, 1290), refused.value  # no FILE, secure_file_priv
+            assert not path.exists()
+    # Even root@localhost may write only into the empty directory outside the data volume.
+    with pytest.raises(pymysql.err.MySQLError) as confined:
+        cluster.primary.sql(f"SELECT 'x' INTO OUTFILE '{cluster.primary.data_dir / 'planted.txt'}'")
+    assert confined.value.args[0] == 1290, confined.value  # --secure-file-priv
+
+
 def test_readiness_passes_on_a_healthy_cluster(cluster: Cluster) -> None:
     assert cluster.primary.probe("readiness").stdout.startswith("ready: primary")
     for replica in cluster.replicas:
