@@ -131,6 +131,10 @@ class Flavor:
     """Variable with everything the server has applied ("gtid_executed" or "gtid_current_pos")."""
     gtid_purged_variable: str | None
     """Variable with the GTIDs no longer in the binary logs (MySQL only; MariaDB has none)."""
+    gtid_history_variable: str
+    """Variable naming every origin of the server's transactions ("gtid_executed": each source UUID;
+    "gtid_binlog_state": each domain and server id). A replica with an origin its primary lacks holds
+    errant transactions, written on it rather than replicated."""
     server_uuid_variable: str | None
     """Variable with the server's replication identity besides server_id (MySQL only)."""
     read_only_variables: tuple[str, ...]
@@ -272,6 +276,7 @@ def _mysql(version: str) -> Flavor:
         last_sql_error_column="Last_SQL_Error",
         gtid_executed_variable="gtid_executed",
         gtid_purged_variable="gtid_purged",
+        gtid_history_variable="gtid_executed",
         server_uuid_variable="server_uuid",
         read_only_variables=("read_only", "super_read_only"),
         stop_replica="STOP REPLICA",
@@ -402,6 +407,7 @@ def _mariadb(version: str) -> Flavor:
         last_sql_error_column="Last_SQL_Error",
         gtid_executed_variable="gtid_current_pos",
         gtid_purged_variable=None,
+        gtid_history_variable="gtid_binlog_state",
         server_uuid_variable=None,
         read_only_variables=("read_only",),
         stop_replica="STOP SLAVE",
