@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mysql_cluster import configmap, names, policies, secrets, services, statefulset
+from mysql_cluster import configmap, names, policies, secrets, server_config, services, statefulset
 from mysql_cluster.config import MySQLClusterArgs, check_namespace
 from mysql_cluster.flavors import get_flavor
 
@@ -47,7 +47,8 @@ class MySQLCluster(pulumi.ComponentResource):
         args = args if args is not None else MySQLClusterArgs()
         names.check_cluster_name(name)
         flavor = get_flavor(args.flavor, args.resolved_version)
-        files = configmap.config_files(flavor)
+        custom_cnf = server_config.render(args.server_config)
+        files = configmap.config_files(flavor, custom_cnf)
         namespace_name = args.namespace or name
         check_namespace(namespace_name, args.create_namespace)
         super().__init__(names.COMPONENT_TYPE, name, None, opts)
@@ -83,7 +84,7 @@ class MySQLCluster(pulumi.ComponentResource):
                 namespace_output=namespace,
                 config_map_name=config_map.metadata.name,
                 config_checksum=configmap.checksum(files),
-                server_config_checksum=configmap.server_config_checksum(flavor),
+                server_config_checksum=configmap.server_config_checksum(flavor, custom_cnf),
                 secret_name=credentials.secret_name,
                 service_account_name=rbac.service_account.metadata.name,
                 headless_service_name=svc.headless.metadata.name,

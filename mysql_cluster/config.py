@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pulumi
 
-from mysql_cluster import limits, stack_config
+from mysql_cluster import limits, server_config, stack_config
 from mysql_cluster.flavors import DEFAULT_FLAVOR, SUPPORTED_VERSIONS
 from mysql_cluster.images import check_image_matches
 from mysql_cluster.validation import Problems, is_dns1123_label, is_dns1123_subdomain, secret_values
@@ -121,6 +121,7 @@ class MySQLClusterArgs:
     image_pull_policy: PullPolicy = "IfNotPresent"
     deploy_timeout_seconds: int = 1200
     cluster_domain: str = "cluster.local"
+    server_config: server_config.ServerOptions = field(default_factory=dict)  # custom.cnf, see server_config
 
     def __post_init__(self) -> None:
         problems = Problems()
@@ -206,6 +207,7 @@ def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
     limits.check_integer(problems, "maxLagSeconds", args.max_lag_seconds)
     problems.boolean("primaryServesReads", args.primary_serves_reads)
     _validate_retention(args.pvc_retention, problems)
+    server_config.validate(problems, args.server_config)
     if _typed(problems, "resources", args.resources, Resources):
         _validate_resources(problems, "server", args.resources.server, args.flavor)
         _validate_resources(problems, "sidecar", args.resources.sidecar, args.flavor)

@@ -45,7 +45,7 @@ CONNECT_RETRY_SECONDS = 10
 
 # Binary logs are kept a week by default: a replica that was away for less than that catches up from the
 # binary logs; one that was away longer must be re-cloned (the sidecar says so in its log). Override with
-# `binlog_expire_logs_seconds` in the cluster's custom configuration.
+# `binlog_expire_logs_seconds` in the stack's `serverConfig` (server_config.py).
 BINLOG_EXPIRE_SECONDS = 7 * 24 * 3600
 
 

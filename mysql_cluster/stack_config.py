@@ -29,6 +29,8 @@ OBJECT_KEYS = {
     "resources": ("server", "sidecar"),
     "networkPolicy": ("enabled", "allowDatabaseFrom"),
 }
+# Objects whose keys are the user's own (server option names): read whole, validated by server_config.py.
+FREE_OBJECT_KEYS = ("serverConfig",)
 RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
 # Namespaces of the engine and of the providers this program uses, with the keys they define that share a
 # name with one of ours: `kubernetes:namespace` is the provider's default namespace, not a mistake.
@@ -89,7 +91,7 @@ def _check_key_names(
         if space == namespace:
             if key not in known:
                 hint = _suggest(key, known)
-                if key.split(".", 1)[0] in OBJECT_KEYS:  # `pulumi config set a.b v` without --path
+                if key.split(".", 1)[0] in (*OBJECT_KEYS, *FREE_OBJECT_KEYS):  # `config set a.b v`, no --path
                     hint = f"; a nested value is set with `pulumi config set --path {key} <value>`"
                 problems.items.append(
                     f"{key}: unknown configuration key, got {value}; allowed: the keys of the README's "
@@ -140,6 +142,8 @@ class _Reader:
                 "networkPolicy": self.network_policy,
             }
             return read[key](key, _decode(raw))
+        if key in FREE_OBJECT_KEYS:
+            return _decode(raw)  # any JSON value: server_config.validate says what is wrong with it
         if key in _INTEGER_KEYS:
             return self.integer(key, raw)
         if key in _BOOLEAN_KEYS:

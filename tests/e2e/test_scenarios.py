@@ -258,8 +258,9 @@ def test_config_change_rolls_every_pod_before_the_check_passes(
     """A configuration change rolls the pods (checksum annotation). The provider's await returns early on
     StatefulSet updates (pulumi-kubernetes#3329): the check waits until every pod runs the new revision."""
     stack.config_set("maxLagSeconds", "45")
+    stack.config_set("serverConfig.max_connections", "321", path=True)
     seconds = stack.up()
-    report(f"pulumi up of a maxLagSeconds change took {seconds:.0f}s")
+    report(f"pulumi up of a maxLagSeconds and serverConfig change took {seconds:.0f}s")
     start = time.monotonic()
     checked = assert_healthy(stack, pods=3)
     rollout = checked["cluster"]["rollout"]
@@ -275,7 +276,10 @@ def test_config_change_rolls_every_pod_before_the_check_passes(
     for pod in pods:
         env = {e["name"]: e.get("value") for c in pod["spec"]["containers"] for e in c.get("env", [])}
         assert env["MAX_LAG_SECONDS"] == "45", pod["metadata"]["name"]
-    report(f"all {len(pods)} pods run revision {revision} with the new setting")
+    password = stack.password()
+    for name, ip in pod_ips(kube).items():
+        assert query(ip, password, "SELECT @@max_connections")[0][0] == 321, name
+    report(f"all {len(pods)} pods run revision {revision} with the new settings (max_connections 321)")
 
 
 def test_deleted_primary_pod_comes_back_and_replication_resumes(

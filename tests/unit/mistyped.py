@@ -93,6 +93,15 @@ MISTAKES: list[Mistake] = [
         "pvcRetention", "Retain", {"whenDeleted": "Keep"}, {"whenDeleted": "retain"}, [], {"whenScale": "x"}
     ),
     *_each("pvcRetention", {"whenDeleted": None}, {"whenDeleted": ["Retain"]}),
+    # server options: not an object, options the cluster manages (also behind the server's prefixes and
+    # other spellings), values that are no single line, names that are no option name
+    *_each("serverConfig", "max_connections=500", [], 500, {"server_id": 5}, {"read_only": "OFF"}),
+    *_each("serverConfig", {"skip-log-bin": True}, {"gtid_mode": "OFF"}, {"skip_networking": True}),
+    *_each("serverConfig", {"loose_super_read_only": 0}, {"Secure-File-Priv": ""}, {"init_file": "/x"}),
+    *_each("serverConfig", {"plugin_load_add": "x.so"}, {"skip-slave-start": False}, {"datadir": "/d"}),
+    *_each("serverConfig", {"max_connections": "500\nread_only = OFF"}, {"max_connections": ""}),
+    *_each("serverConfig", {"max_connections": None}, {"max_connections": [1]}, {"max connections": 5}),
+    *_each("serverConfig", {"max_connections": " 500"}, {"": 1}, {"9max": 1}, {"a" * 65: 1}),
     *_each("networkPolicy", "off", {"allowDatabaseFrom": "cluster"}, {"allowDatabaseFrom": []}),
     *_each("networkPolicy", {"allowDatabaseFrom": ["Apps"]}, {"allowDatabaseFrom": ["a", "a"]}),
     *_each("networkPolicy", {"enable": True}, {"enabled": "no"}, {"allowDatabaseFrom": "apps"}),

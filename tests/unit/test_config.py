@@ -103,6 +103,7 @@ EVERY_KEY = [
     ("imagePullPolicy", "Always", "image_pull_policy", "Always"),
     ("deployTimeoutSeconds", "600", "deploy_timeout_seconds", 600),
     ("clusterDomain", "k8s.example.org", "cluster_domain", "k8s.example.org"),
+    ("serverConfig", {"max_connections": 500}, "server_config", {"max_connections": 500}),
 ]
 
 
