@@ -76,6 +76,9 @@ class Flavor:
     """The SQL client: "mysql" or "mariadb"."""
     admin_binary: str
     """The admin client used for pings: "mysqladmin" or "mariadb-admin"."""
+    upgrade_binary: str
+    """The upgrade step after a version change ("mariadb-upgrade"; "" for MySQL, whose server upgrades its
+    own data dictionary and system tables at startup since 8.0.16)."""
     install_db_binary: str
     """Program that initialises an empty datadir ("" for MySQL: `mysqld --initialize-insecure` does)."""
     backup_binary: str
@@ -248,6 +251,7 @@ def _mysql(version: str) -> Flavor:
         server_binary="mysqld",
         client_binary="mysql",
         admin_binary="mysqladmin",
+        upgrade_binary="",
         install_db_binary="",
         backup_binary="xtrabackup",
         stream_binary="xbstream",
@@ -378,6 +382,7 @@ def _mariadb(version: str) -> Flavor:
         server_binary="mariadbd",
         client_binary="mariadb",
         admin_binary="mariadb-admin",
+        upgrade_binary="mariadb-upgrade",
         install_db_binary="mariadb-install-db",
         backup_binary="mariadb-backup",
         stream_binary="mbstream",
@@ -511,6 +516,7 @@ def _flavor_env(flavor: Flavor) -> str:
         ("SERVER_BIN", flavor.server_binary, "programs"),
         ("CLIENT_BIN", flavor.client_binary, ""),
         ("ADMIN_BIN", flavor.admin_binary, ""),
+        ("UPGRADE_BIN", flavor.upgrade_binary, "empty: the server upgrades itself at startup"),
         ("INSTALL_DB_BIN", flavor.install_db_binary, "empty: `$SERVER_BIN --initialize-insecure`"),
         ("BACKUP_BIN", flavor.backup_binary, ""),
         ("STREAM_BIN", flavor.stream_binary, ""),

@@ -40,6 +40,7 @@ datadir = $DATA_ROOT/data
 secure_file_priv = $RUN_DIR/files"
 
 mkdir -p "$SERVER_CONF_DIR"
-mkdir -p -m 0700 "$RUN_DIR/files"
+mkdir -p "$RUN_DIR/files"
+chmod 0700 "$RUN_DIR/files"
 write_file_atomically "$SERVER_CONF_DIR/my.cnf" 0644 "$content"
 log "wrote $SERVER_CONF_DIR/my.cnf: $POD_NAME is the $pod_role, server_id=$id, report_host=$host"
