@@ -1,6 +1,6 @@
 """Chaos on the real cluster (issue 7), after the ordinary scenarios and before destroy: a writer records
-every acknowledged row while something breaks; afterwards every acknowledged row is on the primary and on every
-replica, and CHECKSUM TABLE agrees everywhere. Each scenario prints what it measured.
+every acknowledged row while something breaks; afterwards every acknowledged row is on the primary and on
+every replica, and CHECKSUM TABLE agrees everywhere. Each scenario prints what it measured.
 
 (g) the primary's volume lost and (h) a scale to zero are in test_scenarios.py.
 """
