@@ -168,6 +168,9 @@ class Flavor:
     "subset-sql" (MySQL: `gtid_subset_sql` asked of a server)."""
     gtid_subset_sql: str
     """Template answering 1 when {{GTID_A}} is contained in {{GTID_B}} ("" where gtid_order needs none)."""
+    own_transactions_sql: str
+    """Statement answering 1 when the server's GTID history holds transactions it originated itself: on a
+    replica, errant transactions (written on it, not replicated), which a donor must not pass on."""
     init_accounts: str
     """Template run once on the freshly initialised primary: passwords, users and their grants."""
 
@@ -310,6 +313,7 @@ def _mysql(version: str) -> Flavor:
             f"RESET REPLICA ALL;\n{reset_binlogs};\nSET GLOBAL gtid_purged = {{{{GTID_POSITION}}}};"
         ),
         gtid_order="subset-sql",
+        own_transactions_sql="SELECT LOCATE(@@GLOBAL.server_uuid, @@GLOBAL.gtid_executed) > 0;",
         gtid_subset_sql="SELECT GTID_SUBSET({{GTID_A}}, {{GTID_B}});",
         # The network root may neither lift super_read_only (SYSTEM_VARIABLES_ADMIN, SUPER) nor read or
         # write server-side files (FILE).
@@ -433,6 +437,10 @@ def _mariadb(version: str) -> Flavor:
             "RESET SLAVE ALL;\nRESET MASTER;\nSET GLOBAL gtid_binlog_state = {{GTID_POSITION}};"
         ),
         gtid_order="domain-seq",
+        # A binlog state item is domain-server-seq: "-<server_id>-" matches the server id field only.
+        own_transactions_sql=(
+            "SELECT LOCATE(CONCAT(CHAR(45), @@GLOBAL.server_id, CHAR(45)), @@GLOBAL.gtid_binlog_state) > 0;"
+        ),
         gtid_subset_sql="",
         init_accounts=_init_accounts(
             # SUPER no longer implies READ_ONLY ADMIN (10.11+), but ALL PRIVILEGES does: take it back from
@@ -553,6 +561,7 @@ def _flavor_env(flavor: Flavor) -> str:
         ("SQL_ENFORCE_READ_ONLY", f"{flavor.enforce_read_only};", ""),
         ("SQL_SEED_PRIMARY_GTID", flavor.seed_primary_gtid, ""),
         ("SQL_GTID_SUBSET", flavor.gtid_subset_sql, ""),
+        ("SQL_OWN_TRANSACTIONS", flavor.own_transactions_sql, ""),
         ("GTID_EXECUTED_VARIABLE", flavor.gtid_executed_variable, "GTID sets"),
         ("GTID_ORDER", flavor.gtid_order, ""),
         ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),

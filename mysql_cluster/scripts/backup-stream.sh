@@ -22,6 +22,27 @@ options=$(client_option_file backup "$BACKUP_USER" "$MYSQL_BACKUP_PASSWORD" "$(s
 args=(--defaults-file="$options" --backup --stream=xbstream --target-dir="$work/target")
 ((ORDINAL > 0)) && args+=("$BACKUP_REPLICA_INFO_OPTION")
 
+donor_unfit() { # prints why this replica must not be cloned (status 1: it may be)
+  local status errno sql own
+  status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS" 2>&1) || { printf 'its replication state cannot be read: %s' "$(one_line "$(redact "$status")")"; return 0; }
+  errno=$(field "$status" "$LAST_IO_ERRNO_COLUMN") || errno=0
+  sql=$(field "$status" "$SQL_RUNNING_COLUMN") || sql=No
+  if [[ $errno == 1236 ]]; then
+    printf 'it cannot catch up with the primary (IO error 1236): it is being cloned again itself'
+  elif [[ $sql != Yes ]]; then
+    printf 'its applier is stopped (%s=%s): its data may be incomplete' "$SQL_RUNNING_COLUMN" "$sql"
+  elif own=$(run_sql "$options" <<<"$SQL_OWN_TRANSACTIONS" 2>&1) && [[ $own == 1 ]]; then
+    printf 'it holds errant transactions (written on this replica, not replicated from the primary): a clone would spread them; clone it again or remove them'
+  else
+    return 1
+  fi
+}
+
+# A replica serves a clone only while it is a faithful copy of the primary's history.
+if ((ORDINAL > 0)) && reason=$(donor_unfit); then
+  log "refusing to serve a backup to $peer: $reason"
+  exit 1
+fi
 log "streaming a backup of $POD_NAME to $peer"
 if ! "$BACKUP_BIN" "${args[@]}" 2>"$work/backup.log"; then
   log "$BACKUP_BIN failed for $peer (the receiver will reject the stream); its last lines:"

@@ -29,6 +29,10 @@ load_flavor
 root=$(root_option_file)
 
 if [[ $kind != readiness ]]; then
+  if [[ -f $RUN_DIR/server-cloning ]] && kill -0 "$(<"$RUN_DIR/server-cloning")" 2>/dev/null; then
+    printf 'alive: cloning (the server starts once the clone is complete)\n'
+    exit 0
+  fi
   if answer=$("$ADMIN_BIN" --defaults-file="$root" --connect-timeout=5 ping 2>&1); then
     printf 'alive: %s\n' "$(one_line "$answer")"
     exit 0

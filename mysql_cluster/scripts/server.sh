@@ -133,8 +133,15 @@ seed_primary() { # <gtid file>: a primary re-seeded from a replica continues the
 
 if [[ ! -d $data ]]; then
   if ((ORDINAL > 0)); then
-    die "$data does not exist: a replica's data comes from the clone init container (clone.sh)"
+    # A replica re-cloned by its sidecar (it could not catch up), or whose clone init container did not
+    # leave data/: clone now. The probes count the server as alive while the clone runs.
+    log "$data does not exist: cloning it before the server starts"
+    printf '%d' "$$" >"$RUN_DIR/server-cloning"
+    bash "$(dirname "${BASH_SOURCE[0]}")/clone.sh" || die "the clone failed (the container restarts and tries again)"
+    rm -f "$RUN_DIR/server-cloning"
   fi
+fi
+if [[ ! -d $data ]]; then
   decision=$(cat "$(bootstrap_decision_file)" 2>/dev/null) || decision=
   if [[ $decision != initialise ]]; then
     die "$data does not exist and the clone init container did not decide to initialise" \

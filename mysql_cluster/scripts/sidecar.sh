@@ -9,7 +9,7 @@
 #    replication again when the server restarted underneath it (also within seconds), leaves a
 #    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
 #    replica is not ready meanwhile), logs replication state changes, and says how to re-clone a
-#    replica whose primary purged the binary logs it needs (error 1236).
+#    replica whose primary purged the binary logs it needs (error 1236) and has it cloned again.
 # On the primary it also writes the heartbeat (heartbeat.sh) every HEARTBEAT_INTERVAL seconds.
 # SIGTERM/SIGINT stop the listener and exit 0.
 set -euo pipefail
@@ -226,15 +226,26 @@ watch_replication() { # logs state changes; explains error 1236 (stale data) onc
     last_stop_notice=
   fi
   if [[ $io_errno == 1236 && $last_advice != "$io_error" ]]; then
-    log "replication: STALE DATA: the primary no longer has the binary logs this replica needs (error" \
-      "1236). It cannot catch up and must be cloned again: delete this pod's PersistentVolumeClaim and" \
-      "then the pod (kubectl -n ${POD_NAMESPACE:-<namespace>} delete pvc" \
-      "${DATA_CLAIM_TEMPLATE:-<volumeClaimTemplate>}-$POD_NAME; kubectl -n ${POD_NAMESPACE:-<namespace>}" \
-      "delete pod $POD_NAME); it comes back empty and clones from ordinal $((ORDINAL - 1))." \
-      "Data is never deleted automatically."
     last_advice=$io_error
+    reclone_stale_replica "$io_error"
   fi
   return 0
+}
+
+reclone_stale_replica() { # <error>: a replica that cannot catch up is cloned again, its data kept aside
+  # Error 1236: the primary no longer has the binary logs this replica needs (it was away longer than the
+  # binlog expiry, or it returned on a volume kept since a scale-down, or the primary was re-seeded). It can
+  # never catch up. Its data moves to .stale-data (replacing an older one), then the server stops; the server
+  # container, restarted by the kubelet, finds no data/ and clones before it starts (server.sh).
+  local data=$DATA_ROOT/data stale=$DATA_ROOT/.stale-data
+  log "replication: STALE DATA: the primary cannot serve this replica's position (error 1236: $1). Cloning" \
+    "it again from ordinal $((ORDINAL - 1)): $data moves to $stale (the previous one there is removed; remove" \
+    "this one once you no longer need it), the server stops and its container clones when it restarts"
+  [[ -d $data ]] || return 0
+  rm -rf "$stale"
+  mv "$data" "$stale"
+  sync "$DATA_ROOT"
+  run_sql_quietly "$root" "stopping the server for the re-clone" <<<"SHUTDOWN;" || true
 }
 
 server_started() { # prints when the server started (seconds since the epoch); status 1 if it is down

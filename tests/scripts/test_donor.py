@@ -1,0 +1,45 @@
+"""A replica serves a clone only while it is a faithful copy of the primary (issue 7, defect 5): one holding
+errant transactions refuses and says why, so they do not spread to the pod cloned from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.pods import Cluster, wait_until
+
+pytestmark = pytest.mark.scripts
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    with Cluster() as built:
+        built.start()
+        built.primary.sql("CREATE DATABASE app")
+        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        built.add_replica()
+        yield built
+
+
+def test_a_replica_with_errant_transactions_refuses_to_serve_a_clone(cluster: Cluster) -> None:
+    donor = cluster.pod(1)
+    wait_until(lambda: bool(donor.sql("SHOW TABLES FROM app")), 30, what="the table on the replica")
+    donor.sql("INSERT INTO app.t VALUES (42)")  # root@localhost: binary-logged under the replica's own id
+    recipient = cluster.add_replica(start=False)
+    assert recipient.run_script("init-config.sh").returncode == 0
+    result = recipient.run_script("clone.sh", env={"CLONE_RETRIES": "2"})
+    assert result.returncode != 0
+    assert "sent an empty stream" in result.stderr
+    assert "refusing to serve a backup" in donor.log("sidecar")
+    assert "errant transactions" in donor.log("sidecar")
+    assert not recipient.data_dir.exists()
+
+
+def test_a_faithful_replica_serves_a_clone(cluster: Cluster) -> None:
+    donor = cluster.pod(1)
+    cluster.primary.sql("INSERT INTO app.t VALUES (7)")
+    wait_until(lambda: donor.sql("SELECT id FROM app.t") == [(7,)], 30, what="the row on the replica")
+    recipient = cluster.add_replica()
+    assert recipient.sql("SELECT id FROM app.t") == [(7,)]
+    assert "refusing" not in donor.log("sidecar")
