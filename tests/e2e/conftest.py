@@ -78,6 +78,18 @@ def e2e_env() -> dict[str, str]:
     return env
 
 
+def _remove_leftover_namespaces(env: dict[str, str]) -> None:
+    """Namespaces of earlier runs that never reached their teardown (a killed run): the local cluster keeps
+    etcd's data between runs, and one run at a time uses it, so every `mc-e2e-*` namespace is a leftover."""
+    names = subprocess.run(
+        ["kubectl", "get", "namespaces", "-o", "name"], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    leftovers = [name for name in names if name.startswith("namespace/mc-e2e-")]
+    if leftovers:
+        subprocess.run(["kubectl", "delete", *leftovers, "--wait=true", "--timeout=180s"], env=env,
+                       capture_output=True, check=False)  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A fresh stack `e2e` of a copy of the project, in its own namespace, with the local stack's settings."""
@@ -96,6 +108,7 @@ def stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
     env["PYTHONPATH"] = str(workdir)
     # The local stack's settings (local images, small resources), in this stack's own namespace.
     shutil.copy(REPO / "Pulumi.local.yaml", workdir / "Pulumi.e2e.yaml")
+    _remove_leftover_namespaces(e2e_env)
     st = Stack(workdir=workdir, env=env)
     st.pulumi("stack", "init", st.name)
     namespace = f"mc-e2e-{secrets.token_hex(3)}"
