@@ -50,9 +50,10 @@ transport_credentials() { # (re)writes the credential files from MYSQL_BACKUP_PA
   [[ $seed =~ (^|$'\n')key=([0-9A-F]{64}) ]] || { log "openssl enc printed no key"; return 1; }
   for ((i = 0; i < 64; i += 2)); do key_bytes+="\\x${BASH_REMATCH[2]:i:2}"; done
   tmp=$(umask 077 && mktemp -d "$RUN_DIR/clone-tls.XXXXXX")
-  if ! printf '%b' "$CLONE_ED25519_PREFIX$key_bytes" | openssl pkey -inform DER -out "$tmp/key" ||
+  if ! printf '%b' "$CLONE_ED25519_PREFIX$key_bytes" |
+    openssl pkey -inform DER -out "$tmp/key" 2>"$tmp/errors" ||
     ! printf '%s\n' "$CLONE_CERT_TEMPLATE" |
-    openssl x509 -signkey "$tmp/key" -preserve_dates -out "$tmp/crt" 2>"$tmp/errors"; then
+    openssl x509 -signkey "$tmp/key" -preserve_dates -out "$tmp/crt" 2>>"$tmp/errors"; then
     log "could not make the clone port's certificate: $(one_line "$(cat "$tmp/errors" 2>/dev/null)")"
     rm -rf "$tmp"
     return 1
@@ -86,8 +87,10 @@ transport_listen() { # <port>: serves backups in the background; sets TRANSPORT_
 }
 
 transport_relay_log() { # stdin: socat's log; logs refused connections and socat's warnings and errors
-  local line pid level message listener='' last_peer='' pattern
-  local -A peers=()
+  # The listener logs "accepting connection from <peer>" then "forked off child process <pid>"; the child's
+  # handshake error may reach the pipe before or after that second line.
+  local line pid level message child listener='' last_peer='' pattern
+  local -A peers=() early=() authenticated=()
   pattern='socat\[([0-9]+)\] ([DINWEF]) (.*)$'
   while IFS= read -r line; do
     if [[ ! $line =~ $pattern ]]; then
@@ -97,19 +100,40 @@ transport_relay_log() { # stdin: socat's log; logs refused connections and socat
     pid=${BASH_REMATCH[1]} level=${BASH_REMATCH[2]} message=${BASH_REMATCH[3]}
     if [[ -z $listener && $message == 'listening on '* ]]; then
       listener=$pid
-    elif [[ $pid == "$listener" && $message =~ ^accepting\ connection\ from\ AF=[0-9]+\ (.*)\ on ]]; then
-      last_peer=${BASH_REMATCH[1]}
-    elif [[ $pid == "$listener" && $message =~ ^forked\ off\ child\ process\ ([0-9]+) ]]; then
-      peers[${BASH_REMATCH[1]}]=$last_peer
-    elif [[ $level == [EF] && -n ${peers[$pid]:-} ]]; then
-      log "refused a connection from ${peers[$pid]}: TLS handshake failed, no backup served (${message})"
+    elif [[ $pid == "$listener" ]]; then
+      if [[ $message =~ ^accepting\ connection\ from\ AF=[0-9]+\ (.*)\ on ]]; then
+        last_peer=${BASH_REMATCH[1]}
+      elif [[ $message =~ ^forked\ off\ child\ process\ ([0-9]+) ]]; then
+        child=${BASH_REMATCH[1]}
+        if [[ -n ${early[$child]:-} ]]; then
+          transport_log_refusal "$last_peer" "${early[$child]}"
+          unset "early[$child]"
+        else
+          peers[$child]=$last_peer
+        fi
+      elif [[ $level == [WEF] ]]; then
+        log "socat: $message"
+      fi
+    elif [[ $message == 'starting data transfer loop'* ]]; then
+      authenticated[$pid]=1 # the per-connection script logs from here on
       unset "peers[$pid]"
+    elif [[ $level == [EF] && -z ${authenticated[$pid]:-} ]]; then
+      if [[ -n ${peers[$pid]:-} ]]; then
+        transport_log_refusal "${peers[$pid]}" "$message"
+        unset "peers[$pid]"
+      elif [[ -z ${early[$pid]:-} ]]; then
+        early[$pid]=$message
+      fi
     elif [[ $level == [WEF] ]]; then
       log "socat: $message"
-    elif [[ $message == 'starting data transfer loop'* ]]; then
-      unset "peers[$pid]" # authenticated: the per-connection script logs from here on
+    elif [[ $message == exit* ]]; then
+      unset "authenticated[$pid]"
     fi
   done
+}
+
+transport_log_refusal() { # <peer> <socat's error>
+  log "refused a connection from $1: TLS handshake failed, no backup served ($2)"
 }
 
 transport_serve_connection() { # stdout: the authenticated peer; a slot, the status line, the backup

@@ -27,7 +27,7 @@ from tests.support.clone_port import (
     raw_exchange,
     tls_exchange,
 )
-from tests.support.pods import Cluster, Pod, wait_until
+from tests.support.pods import SCRIPTS_DIR, Cluster, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
 
@@ -186,3 +186,45 @@ def test_excess_backups_are_refused_then_the_clone_retries_and_replicates(
     pod.start(init=False, timeout=60)
     donor.sql("INSERT INTO app.t VALUES (2)")
     wait_until(lambda: pod.sql("SELECT COUNT(*) FROM app.t") == [(2,)], 20, what="row 2 on the clone")
+
+
+@pytest.mark.parametrize("error_first", [False, True])
+def test_refusal_is_logged_whichever_process_writes_first(error_first: bool) -> None:
+    """The listener and its child write socat's log to one pipe: the child's handshake error may come before
+    the listener's line naming the child. Either way the refusal names the peer, once."""
+    listener = [
+        "2026/01/01 00:00:00 socat[10] N listening on AF=2 0.0.0.0:3307",
+        "2026/01/01 00:00:01 socat[10] N accepting connection from AF=2 10.0.0.7:40000 on AF=2 10.0.0.5:3307",
+        "2026/01/01 00:00:01 socat[10] N forked off child process 11",
+    ]
+    child = [
+        "2026/01/01 00:00:01 socat[11] E SSL_accept(): error:0A0000C7:SSL routines::no certificate",
+        "2026/01/01 00:00:01 socat[11] N exit(1)",
+    ]
+    lines = [*listener[:2], *child, listener[2]] if error_first else [*listener, *child]
+    authenticated = [
+        "2026/01/01 00:00:02 socat[10] N accepting connection from AF=2 10.0.0.8:40001 on AF=2 10.0.0.5:3307",
+        "2026/01/01 00:00:02 socat[10] N forked off child process 12",
+        "2026/01/01 00:00:02 socat[12] N starting data transfer loop with FDs [7,7] and [6,6]",
+        "2026-01-01T00:00:02+0000 backup-stream: streaming a backup of mysql-0 to 10.0.0.8:40001",
+        "2026/01/01 00:00:09 socat[12] E write(7, 0x1, 8192): Broken pipe",
+    ]
+    script = 'source "$0/lib.sh" && source "$0/transport.sh" && transport_relay_log'
+    result = subprocess.run(
+        ["bash", "-c", script, str(SCRIPTS_DIR)],
+        input="\n".join([*lines, *authenticated]) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    logged = result.stderr.splitlines()
+    refusals = [line for line in logged if "refused a connection from" in line]
+    assert len(refusals) == 1, logged
+    assert refusals[0].endswith(
+        "refused a connection from 10.0.0.7:40000: TLS handshake failed, no backup served"
+        " (SSL_accept(): error:0A0000C7:SSL routines::no certificate)"
+    )
+    assert authenticated[3] in logged  # the per-connection scripts' lines pass through unchanged
+    assert any(line.endswith("socat: write(7, 0x1, 8192): Broken pipe") for line in logged)  # not a refusal
