@@ -75,15 +75,30 @@ transport_tls_options() { # the socat OPENSSL options both ends use
 # ------------------------------------------------------------------------------------------ donor --
 
 transport_listen() { # <port>: serves backups in the background; sets TRANSPORT_LISTENER_PID
-  local port=$1
+  # Optional environment: CLONE_HANDSHAKE_TIMEOUT (30 s for a peer to complete the TLS handshake).
+  local port=$1 handshake=${CLONE_HANDSHAKE_TIMEOUT:-30}
+  require_number handshake
+  ((handshake >= 1)) || die "CLONE_HANDSHAKE_TIMEOUT='$handshake' must be at least 1"
   transport_credentials || return 1
   # -U: nothing the peer sends reaches the per-connection script. -d -d: socat's connection log, which
-  # transport_relay_log turns into one line per refused connection.
+  # transport_relay_log turns into one line per refused connection. socat has no handshake timeout: a
+  # receive timeout on the socket (SO_RCVTIMEO) ends a handshake that stalls; the donor never reads after it.
   # shellcheck disable=SC2016 # expanded by the shell socat starts for each connection
-  socat -d -d -U "OPENSSL-LISTEN:$port,reuseaddr,fork,$(transport_tls_options)" \
-    SYSTEM:'exec bash "$CLUSTER_CONFIG_DIR/transport.sh" serve-connection' 2> >(transport_relay_log) &
+  socat -d -d -U "OPENSSL-LISTEN:$port,reuseaddr,fork,$(transport_receive_timeout "$handshake"),$(
+    transport_tls_options)" SYSTEM:'exec bash "$CLUSTER_CONFIG_DIR/transport.sh" serve-connection' \
+    2> >(transport_relay_log) &
   # shellcheck disable=SC2034 # read by the sourcing script
   TRANSPORT_LISTENER_PID=$!
+}
+
+transport_receive_timeout() { # <seconds>: socat's option setting SO_RCVTIMEO (Linux, 64-bit: SOL_SOCKET=1,
+  # SO_RCVTIMEO=20 on amd64 and arm64, struct timeval = two little-endian 64-bit integers)
+  local seconds=$1 hex='' byte i
+  for ((i = 0; i < 8; i++)); do
+    printf -v byte '%02x' $(((seconds >> (8 * i)) & 255))
+    hex+=$byte
+  done
+  printf 'setsockopt-bin=1:20:x%s0000000000000000' "$hex"
 }
 
 transport_relay_log() { # stdin: socat's log; logs refused connections and socat's warnings and errors

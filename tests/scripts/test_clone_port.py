@@ -11,6 +11,7 @@ from __future__ import annotations
 import stat
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,11 +34,14 @@ pytestmark = pytest.mark.scripts
 
 MARKER = b"mysql-cluster-stream-complete"  # lib.sh STREAM_COMPLETE_MARKER
 LARGEST_HANDSHAKE = 16 * 1024  # a TLS handshake's bytes; a backup of even this small server is megabytes
+HANDSHAKE_TIMEOUT = 3  # CLONE_HANDSHAKE_TIMEOUT of this module's donor
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with Cluster(extra_env={"CLONE_MAX_BACKUPS": "1"}) as built:
+    with Cluster(
+        extra_env={"CLONE_MAX_BACKUPS": "1", "CLONE_HANDSHAKE_TIMEOUT": str(HANDSHAKE_TIMEOUT)}
+    ) as built:
         built.start()
         built.primary.sql("CREATE DATABASE app")
         built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
@@ -102,6 +106,30 @@ def test_plain_tcp_gets_no_backup_byte_and_is_logged(cluster: Cluster) -> None:
     probe = raw_exchange(cluster.primary.clone_port, b"GET / HTTP/1.0\r\n\r\n")
     assert_no_backup_data(probe)
     donor_refused(cluster.primary, probe)
+
+
+def test_a_stalled_handshake_is_cut_and_logged(cluster: Cluster) -> None:
+    started = time.monotonic()
+    exchange = raw_exchange(cluster.primary.clone_port, b"\x16\x03\x01", timeout=30, hang_up=False)
+    waited = time.monotonic() - started
+    assert HANDSHAKE_TIMEOUT - 0.5 <= waited < HANDSHAKE_TIMEOUT + 10, waited  # the donor hung up, not us
+    assert_no_backup_data(exchange)
+    donor_refused(cluster.primary, exchange)
+
+
+def test_a_slow_recipient_is_not_cut(cluster: Cluster, credential: Path) -> None:
+    """The handshake timeout is a receive timeout: the donor never reads after the handshake, so a recipient
+    that stops reading for longer still gets the whole stream."""
+    wait_until_idle(cluster.primary)
+    slow, _, _ = tls_exchange(
+        cluster.primary.clone_port,
+        client_context(credential),
+        receive_buffer=4096,
+        pause=HANDSHAKE_TIMEOUT + 2,
+    )
+    assert slow.error == ""
+    assert slow.status_line == PROTOCOL + b" OK mysql-0"
+    assert MARKER in slow.body[-200:]
 
 
 def test_tls_without_a_certificate_gets_nothing_and_is_logged(cluster: Cluster) -> None:

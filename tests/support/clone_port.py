@@ -14,6 +14,7 @@ import re
 import socket
 import ssl
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,14 +112,14 @@ class Exchange:
         return bytes(self.received.split(b"\n", 1)[1]) if b"\n" in self.received else b""
 
 
-def raw_exchange(port: int, payload: bytes = b"", timeout: float = 10) -> Exchange:
-    """A plain TCP connection: sends `payload`, half-closes, returns everything received until the donor
-    closes (or `timeout` of silence)."""
+def raw_exchange(port: int, payload: bytes = b"", timeout: float = 10, *, hang_up: bool = True) -> Exchange:
+    """A plain TCP connection: sends `payload`, half-closes (unless not `hang_up`: then it just waits),
+    returns everything received until the donor closes (or `timeout` of silence)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         exchange = Exchange(sock.getsockname()[1])
         sock.sendall(payload)
         exchange.sent += payload
-        _drain(sock, exchange)
+        _drain(sock, exchange, hang_up=hang_up)
     return exchange
 
 
@@ -128,12 +129,14 @@ def tls_exchange(
     *,
     limit: int | None = None,
     receive_buffer: int | None = None,
+    pause: float = 0,
     timeout: float = 60,
 ) -> tuple[Exchange, ssl.SSLObject, socket.socket]:
     """A TLS connection driven through memory buffers, so that every byte sent is recorded (for replays).
     Reads plaintext until the donor closes, or only until `limit` bytes arrived (the connection is then
     left open and returned with its TLS object; close the socket to end it). `receive_buffer` shrinks the
-    socket's receive buffer (SO_RCVBUF) before connecting."""
+    socket's receive buffer (SO_RCVBUF) before connecting; `pause` seconds without reading follow the
+    first plaintext received (a slow recipient)."""
     sock = socket.socket()
     if receive_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
@@ -177,6 +180,8 @@ def tls_exchange(
                 continue
             if not chunk:
                 break
+            if pause and not exchange.received:
+                time.sleep(pause)
             exchange.received += chunk
         flush()
     except (OSError, ssl.SSLError, ConnectionError) as error:
@@ -186,9 +191,10 @@ def tls_exchange(
     return exchange, tls, sock
 
 
-def _drain(sock: socket.socket, exchange: Exchange) -> None:
+def _drain(sock: socket.socket, exchange: Exchange, *, hang_up: bool = True) -> None:
     try:
-        sock.shutdown(socket.SHUT_WR)
+        if hang_up:
+            sock.shutdown(socket.SHUT_WR)
         while data := sock.recv(1 << 16):
             exchange.received += data
     except OSError as error:
