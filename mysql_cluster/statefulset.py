@@ -102,42 +102,49 @@ class _Container:
     script: str
     server_image: bool  # the server image, else the backup image
     heavy: bool  # resources of the server, else of the sidecar
-    credentials: bool  # the passwords, by secretKeyRef
+    credentials: tuple[str, ...]  # the password variables it gets, by secretKeyRef (_SECRET_KEYS)
     data: bool  # the data volume
     server_conf: str | None  # "rw", "ro" or not mounted
     kube_api: bool = False  # the projected API token
     port: tuple[str, int] | None = None
-    replication_credentials: bool = False  # only the replication password
 
 
-# In the order the pod runs them. Only the containers that log in to a server get credentials; only label-pod
-# gets an API token, and it gets neither data nor passwords.
+# The password variables and their keys in the cluster Secret.
+_SECRET_KEYS = {
+    "MYSQL_ROOT_PASSWORD": names.SECRET_KEY_ROOT,
+    "MYSQL_REPLICATION_PASSWORD": names.SECRET_KEY_REPLICATION,
+    "MYSQL_BACKUP_PASSWORD": names.SECRET_KEY_BACKUP,
+}
+_ALL_PASSWORDS = tuple(_SECRET_KEYS)
+
+# In the order the pod runs them. Only the containers that log in to a server get all passwords; only
+# label-pod gets an API token, and it gets neither data nor passwords.
 _INIT_CONTAINERS = (
     _Container(
         names.CONTAINER_INIT_CONFIG, names.SCRIPT_INIT_CONFIG,
-        server_image=True, heavy=False, credentials=False, data=True, server_conf="rw",
+        server_image=True, heavy=False, credentials=(), data=True, server_conf="rw",
     ),
     _Container(
         names.CONTAINER_LABEL_POD, names.SCRIPT_LABEL_POD,
-        server_image=False, heavy=False, credentials=False, data=False, server_conf=None, kube_api=True,
+        server_image=False, heavy=False, credentials=(), data=False, server_conf=None, kube_api=True,
     ),
-    # The clone's prepare step is InnoDB recovery: it gets the server's resources. It receives a stream from
-    # its peer's sidecar; on ordinal 0 without data it asks the replicas for their GTID sets, as the
-    # replication user: that password only.
+    # The clone's prepare step is InnoDB recovery: it gets the server's resources. The backup password is
+    # its credential on the donor's clone port (scripts/transport.sh); on ordinal 0 without data it asks the
+    # replicas for their GTID sets as the replication user (scripts/bootstrap.sh).
     _Container(
         names.CONTAINER_CLONE, names.SCRIPT_CLONE,
-        server_image=False, heavy=True, credentials=False, data=True, server_conf=None,
-        replication_credentials=True,
+        server_image=False, heavy=True, credentials=("MYSQL_REPLICATION_PASSWORD", "MYSQL_BACKUP_PASSWORD"),
+        data=True, server_conf=None,
     ),
 )  # fmt: skip
 _MYSQL = _Container(
     names.CONTAINER_MYSQL, names.SCRIPT_SERVER,
-    server_image=True, heavy=True, credentials=True, data=True, server_conf="ro",
+    server_image=True, heavy=True, credentials=_ALL_PASSWORDS, data=True, server_conf="ro",
     port=(names.PORT_NAME_MYSQL, names.MYSQL_PORT),
 )  # fmt: skip
 _BACKUP = _Container(
     names.CONTAINER_BACKUP, names.SCRIPT_SIDECAR,
-    server_image=False, heavy=False, credentials=True, data=True, server_conf="ro",
+    server_image=False, heavy=False, credentials=_ALL_PASSWORDS, data=True, server_conf="ro",
     port=(names.PORT_NAME_CLONE, names.CLONE_PORT),
 )  # fmt: skip
 
@@ -146,8 +153,6 @@ def _pod_template(
     cluster: str, args: MySQLClusterArgs, flavor: Flavor, inputs: PodInputs
 ) -> core.PodTemplateSpecArgs:
     common = _common_env(cluster, args, inputs.namespace)
-    secrets = _secret_env(inputs.secret_name)
-    replication_secret = [var for var in secrets if var.name == "MYSQL_REPLICATION_PASSWORD"]
 
     def build(spec: _Container, probes: tuple[core.ProbeArgs, ...] = ()) -> core.ContainerArgs:
         resources = args.resources.server if spec.heavy else args.resources.sidecar
@@ -160,11 +165,7 @@ def _pod_template(
             image=image or args.backup_image or flavor.default_backup_image,
             image_pull_policy=args.image_pull_policy,
             command=_script_command(spec.script),
-            env=common + secrets
-            if spec.credentials
-            else common + replication_secret
-            if spec.replication_credentials
-            else common,
+            env=common + _secret_env(inputs.secret_name, spec.credentials),
             ports=[core.ContainerPortArgs(name=spec.port[0], container_port=spec.port[1])]
             if spec.port
             else None,
@@ -272,21 +273,18 @@ def _common_env(cluster: str, args: MySQLClusterArgs, namespace: str) -> list[co
     ]
 
 
-def _secret_env(secret_name: pulumi.Input[str]) -> list[core.EnvVarArgs]:
-    """The passwords, by reference to the Secret: never a value in the pod spec."""
-    variables = {
-        "MYSQL_ROOT_PASSWORD": names.SECRET_KEY_ROOT,
-        "MYSQL_REPLICATION_PASSWORD": names.SECRET_KEY_REPLICATION,
-        "MYSQL_BACKUP_PASSWORD": names.SECRET_KEY_BACKUP,
-    }
+def _secret_env(secret_name: pulumi.Input[str], variables: tuple[str, ...]) -> list[core.EnvVarArgs]:
+    """The given password variables, by reference to the Secret: never a value in the pod spec."""
     return [
         core.EnvVarArgs(
             name=variable,
             value_from=core.EnvVarSourceArgs(
-                secret_key_ref=core.SecretKeySelectorArgs(name=secret_name, key=key, optional=False)
+                secret_key_ref=core.SecretKeySelectorArgs(
+                    name=secret_name, key=_SECRET_KEYS[variable], optional=False
+                )
             ),
         )
-        for variable, key in variables.items()
+        for variable in variables
     ]
 
 

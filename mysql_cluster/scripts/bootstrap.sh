@@ -125,7 +125,8 @@ bootstrap_primary() { # decides; on a re-seed sets donor and peer for the clone 
     fi
   fi
   decide reseed "from replica $best"
-  donor=$best
-  # shellcheck disable=SC2034 # donor and peer drive clone.sh's clone loop
-  peer="$(pod_host "$donor"):$(peer_clone_port "$donor")"
+  # shellcheck disable=SC2034 # donor, peer_host, peer_port and peer drive clone.sh's clone loop
+  donor=$best peer_host=$(pod_host "$best") peer_port=$(peer_clone_port "$best")
+  # shellcheck disable=SC2034
+  peer="$peer_host:$peer_port"
 }

@@ -16,8 +16,10 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=transport.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transport.sh"
 
-require_env CLUSTER_CONFIG_DIR DATA_ROOT RUN_DIR CLONE_PORT
+require_env CLUSTER_CONFIG_DIR DATA_ROOT RUN_DIR CLONE_PORT MYSQL_BACKUP_PASSWORD
 parse_ordinal
 load_flavor
 
@@ -42,9 +44,10 @@ if ((ORDINAL == 0)); then
   bootstrap_primary
 else
   donor=$((ORDINAL - 1))
+  peer_host=$(pod_host "$donor")
   peer_port=${PEER_CLONE_PORT:-$CLONE_PORT}
   require_number peer_port
-  peer="$(pod_host "$donor"):$peer_port"
+  peer="$peer_host:$peer_port"
 fi
 
 reason= # why the last attempt failed, for the log line
@@ -53,17 +56,14 @@ gtid=   # the GTID position of the accepted backup
 stream_backup() { # donor -> $work; sets reason on failure
   local transport_log=$RUN_DIR/clone-transport.log extract_log=$RUN_DIR/clone-extract.log
   local -a status
-  if socat -u -T "$idle_timeout" "TCP:$peer,connect-timeout=10" STDOUT 2>"$transport_log" |
+  # transport.sh: mutual TLS with the backup password's credential; on failure its last line is the reason.
+  if CLONE_IDLE_TIMEOUT=$idle_timeout transport_fetch "$peer_host" "$peer_port" 2>"$transport_log" |
     "$STREAM_BIN" -x -C "$work" 2>"$extract_log"; then
     return 0
   fi
   status=("${PIPESTATUS[@]}")
   if ((status[0] != 0)); then
-    if grep -q 'Connection refused' "$transport_log"; then
-      reason=refused
-    else
-      reason="unreachable ($(tail -n 1 "$transport_log"))"
-    fi
+    reason=$(tail -n 1 "$transport_log")
   else
     reason="sent a truncated or corrupt stream ($STREAM_BIN: $(tail -n 1 "$extract_log"))"
   fi

@@ -3,8 +3,9 @@
 # 1. waits for the local server (SERVER_WAIT_TIMEOUT, default 900 s, with a log line every 10 s);
 # 2. runs the flavor's upgrade step (mariadb-upgrade; a no-op unless the server's version changed); on a
 #    replica, on EVERY start, configures replication idempotently (configure_replication below);
-# 3. serves backups to the next pod: socat TCP-LISTEN:$CLONE_PORT,reuseaddr,fork, one backup-stream.sh per
-#    connection (concurrent clones are fine);
+# 3. serves backups to the next pod (transport.sh): mutual TLS on $CLONE_PORT with the credential derived from
+#    the backup password, one backup-stream.sh per authenticated connection, at most CLONE_MAX_BACKUPS (2)
+#    at once; refused connections are logged;
 # 4. watches, every MONITOR_INTERVAL (default 10 s): restarts the listener if it died, configures
 #    replication again when the server restarted underneath it (also within seconds), leaves a
 #    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
@@ -17,10 +18,16 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=heartbeat.sh
 source "$(dirname "${BASH_SOURCE[0]}")/heartbeat.sh"
+# shellcheck source-path=SCRIPTDIR source=transport.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transport.sh"
 
-require_env CLUSTER_CONFIG_DIR SERVER_CONF_DIR DATA_ROOT RUN_DIR MYSQL_PORT CLONE_PORT MYSQL_ROOT_PASSWORD
+require_env CLUSTER_CONFIG_DIR SERVER_CONF_DIR DATA_ROOT RUN_DIR MYSQL_PORT CLONE_PORT MYSQL_ROOT_PASSWORD \
+  MYSQL_BACKUP_PASSWORD
 require_number MYSQL_PORT
 require_number CLONE_PORT
+max_backups=${CLONE_MAX_BACKUPS:-2}
+require_number max_backups
+((max_backups >= 1)) || die "CLONE_MAX_BACKUPS='$max_backups' must be at least 1"
 parse_ordinal
 load_flavor
 
@@ -178,11 +185,14 @@ configure_until_done() { # retries: the server may restart or refuse while it st
 # ---------------------------------------------------------------------------------- listener --
 
 start_listener() {
-  # -U: data flows only from backup-stream.sh to the peer; nothing the peer sends reaches the script.
-  # shellcheck disable=SC2016 # expanded by the shell socat starts for each connection
-  socat -U "TCP-LISTEN:$CLONE_PORT,reuseaddr,fork" SYSTEM:'exec bash "$CLUSTER_CONFIG_DIR/backup-stream.sh"' &
-  listener_pid=$!
-  log "serving backups on port $CLONE_PORT (socat pid $listener_pid)"
+  if ! transport_listen "$CLONE_PORT"; then
+    listener_pid=
+    log "could not serve backups on port $CLONE_PORT; trying again at the next check"
+    return 0
+  fi
+  listener_pid=$TRANSPORT_LISTENER_PID
+  log "serving backups on port $CLONE_PORT (mutual TLS, the backup password's credential; at most" \
+    "$max_backups at once; socat pid $listener_pid)"
 }
 
 # ------------------------------------------------------------------------------------ monitor --
@@ -258,8 +268,8 @@ server_started() { # prints when the server started (seconds since the epoch); s
 
 monitor_once() {
   local started
-  if [[ -n $listener_pid ]] && ! kill -0 "$listener_pid" 2>/dev/null; then
-    log "the backup listener exited; starting it again"
+  if [[ -z $listener_pid ]] || ! kill -0 "$listener_pid" 2>/dev/null; then
+    log "the backup listener is not running; starting it again"
     start_listener
   fi
   started=$(server_started) || return 0 # down or restarting: next round

@@ -1,6 +1,7 @@
 """Clones fail loudly and are redone, never accepted half-written: refused peers, empty, cut and unfinished
-streams, a clone killed mid-stream. A real backup stream of the primary is recorded once and replayed by a
-fake donor that serves one prepared answer per connection.
+streams, a clone killed mid-stream, a donor without the cluster's credential. A real backup stream of the
+primary is recorded once (over the authenticated transport) and replayed by a fake donor that speaks the
+transport (tests/support/clone_port.py) and serves one prepared answer per connection.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clone_port import PROTOCOL, client_context, make_credential, server_context, tls_exchange
 from tests.support.pods import Cluster, Pod, free_port, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -25,16 +28,18 @@ CHUNK_MAGIC = b"XBSTCK01"
 
 
 class FakeDonor:
-    """Listens on a free loopback port; the n-th connection gets `answers[n]` (then the last one again).
+    """Listens on a free loopback port and speaks the clone transport with the credential `pem` (mutual TLS,
+    then the OK status line); the n-th authenticated connection gets `answers[n]` (then the last one again).
 
     An answer is bytes to send before closing, optionally followed by a pause (seconds) with the
     connection held open: (payload, hang).
     """
 
-    def __init__(self, answers: list[tuple[bytes, float]]) -> None:
+    def __init__(self, answers: list[tuple[bytes, float]], pem: Path) -> None:
         self.answers = answers
         self.connections = 0
         self.port = free_port()
+        self._context = server_context(pem)
         self._server = socket.create_server(("127.0.0.1", self.port))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -55,11 +60,17 @@ class FakeDonor:
                 conn, _ = self._server.accept()
             except (TimeoutError, OSError):
                 continue
+            conn.settimeout(10)
+            try:
+                tls = self._context.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                conn.close()
+                continue  # the peer failed the handshake
             payload, hang = self.answers[min(self.connections, len(self.answers) - 1)]
             self.connections += 1
-            with conn:
+            with tls:
                 try:
-                    conn.sendall(payload)
+                    tls.sendall(PROTOCOL + b" OK fake-donor\n" + payload)
                     self._stop.wait(hang)
                 except OSError:
                     pass
@@ -77,13 +88,17 @@ def cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="module")
-def stream(cluster: Cluster) -> bytes:
+def credential(cluster: Cluster) -> Path:
+    """The cluster's clone credential (certificate and key), as the primary's sidecar made it."""
+    return cluster.primary.run_dir / "clone-tls.pem"
+
+
+@pytest.fixture(scope="module")
+def stream(cluster: Cluster, credential: Path) -> bytes:
     """A complete backup stream of the primary, as its sidecar serves it to a cloning replica."""
-    with socket.create_connection(("127.0.0.1", cluster.primary.clone_port), timeout=60) as conn:
-        chunks = []
-        while data := conn.recv(1 << 20):
-            chunks.append(data)
-    recorded = b"".join(chunks)
+    exchange, _, _ = tls_exchange(cluster.primary.clone_port, client_context(credential))
+    assert exchange.status_line == PROTOCOL + b" OK mysql-0", exchange
+    recorded = exchange.body
     assert MARKER in recorded[-200:], "the sidecar ends every complete stream with the marker"
     return recorded
 
@@ -118,7 +133,9 @@ def test_refused_peer_is_retried_then_fails_loudly(cluster: Cluster) -> None:
     assert not (pod.data_root / "clone-gtid-position").exists()
 
 
-def test_bad_streams_are_rejected_until_a_complete_one_arrives(cluster: Cluster, stream: bytes) -> None:
+def test_bad_streams_are_rejected_until_a_complete_one_arrives(
+    cluster: Cluster, stream: bytes, credential: Path
+) -> None:
     pod = new_replica(cluster)
     complete_but_unmarked = without_marker(stream)
     answers = [
@@ -127,7 +144,7 @@ def test_bad_streams_are_rejected_until_a_complete_one_arrives(cluster: Cluster,
         (complete_but_unmarked, 0.0),  # the donor's backup tool failed after its last file
         (stream, 0.0),
     ]
-    with FakeDonor(answers) as donor:
+    with FakeDonor(answers, credential) as donor:
         result = clone(pod, donor.port)
     assert result.returncode == 0, result.stderr
     assert donor.connections == 4
@@ -144,11 +161,13 @@ def test_bad_streams_are_rejected_until_a_complete_one_arrives(cluster: Cluster,
     pod.stop()
 
 
-def test_clone_killed_mid_stream_is_discarded_and_redone(cluster: Cluster, stream: bytes) -> None:
+def test_clone_killed_mid_stream_is_discarded_and_redone(
+    cluster: Cluster, stream: bytes, credential: Path
+) -> None:
     pod = new_replica(cluster)
     work = pod.data_root / ".clone-tmp"
     # A donor that sends most of the stream, then stalls: the clone is killed while it waits.
-    with FakeDonor([(without_marker(stream)[:-4096], 30.0)]) as donor:
+    with FakeDonor([(without_marker(stream)[:-4096], 30.0)], credential) as donor:
         prefix = [] if os.geteuid() != 0 else ["setpriv", f"--reuid={cluster.uid}", f"--regid={cluster.gid}",
                                                "--clear-groups", "--"]  # fmt: skip
         env = {**pod.env, "PEER_CLONE_PORT": str(donor.port)}
@@ -174,26 +193,42 @@ def test_clone_killed_mid_stream_is_discarded_and_redone(cluster: Cluster, strea
     assert (pod.data_root / "clone-gtid-position").read_text().count("gtid=") == 1
 
 
-def test_donor_serves_concurrent_clones(cluster: Cluster) -> None:
-    """No max-conns=1: several pods may clone from one donor at once, each gets a complete backup."""
+def test_donor_serves_concurrent_clones_up_to_its_limit(cluster: Cluster, credential: Path) -> None:
+    """No max-conns=1: two pods (CLONE_MAX_BACKUPS' default) may clone from one donor at once, each gets a
+    complete backup (tests/scripts/test_clone_port.py refuses the one beyond the limit)."""
     results: dict[int, bytes] = {}
 
     def receive(index: int) -> None:
-        with socket.create_connection(("127.0.0.1", cluster.primary.clone_port), timeout=60) as conn:
-            chunks = []
-            while data := conn.recv(1 << 20):
-                chunks.append(data)
-            results[index] = b"".join(chunks)
+        exchange, _, _ = tls_exchange(cluster.primary.clone_port, client_context(credential))
+        results[index] = exchange.body
 
-    threads = [threading.Thread(target=receive, args=(index,)) for index in range(3)]
+    threads = [threading.Thread(target=receive, args=(index,)) for index in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(120)
-    assert sorted(results) == [0, 1, 2]
+    assert sorted(results) == [0, 1]
     for received in results.values():
         assert MARKER in received[-200:]
         assert b"ibdata1" in received
+    assert cluster.primary.log("sidecar").count("refused a backup") == 0
+
+
+def test_donor_without_the_credential_is_never_trusted(
+    cluster: Cluster, stream: bytes, tmp_path: Path
+) -> None:
+    """An impostor at the donor's address (another backup password) gets no clone out of the recipient,
+    and the recipient says why."""
+    pod = new_replica(cluster)
+    impostor = make_credential(tmp_path, "not the cluster's backup password")
+    with FakeDonor([(stream, 0.0)], impostor) as donor:
+        result = clone(pod, donor.port, retries=2)
+    assert result.returncode == 1
+    assert donor.connections == 0, "the recipient never completed a handshake with the impostor"
+    assert f"peer 127.0.0.1:{donor.port} failed authentication: its certificate is not the cluster's" in (
+        result.stderr
+    )
+    assert not pod.data_dir.exists()
 
 
 def test_primary_never_clones(cluster: Cluster) -> None:

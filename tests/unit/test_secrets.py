@@ -72,22 +72,25 @@ def test_containers_get_passwords_by_secret_reference_only(deploy: Deploy) -> No
         assert not any("PASSWORD" in arg for arg in container["command"] + container.get("args", []))
 
 
+ALL = set(PASSWORD_VARIABLES)
+
+
 @pytest.mark.parametrize(
-    ("container", "has_passwords"),
-    [("init-config", False), ("label-pod", False), ("mysql", True), ("backup", True)],
+    ("container", "passwords"),
+    [
+        ("init-config", set()),
+        ("label-pod", set()),
+        # Its credential on the donor's clone port, and the replication user's for ordinal 0's bootstrap.
+        ("clone", {"MYSQL_BACKUP_PASSWORD", "MYSQL_REPLICATION_PASSWORD"}),
+        ("mysql", ALL),
+        ("backup", ALL),
+    ],
 )
-def test_only_containers_that_log_in_to_a_server_get_passwords(
-    deploy: Deploy, container: str, has_passwords: bool
+def test_each_container_gets_only_the_passwords_it_uses(
+    deploy: Deploy, container: str, passwords: set[str]
 ) -> None:
     env = {v["name"] for v in deploy(MySQLClusterArgs()).container(container).get("env", [])}
-    assert (set(PASSWORD_VARIABLES) <= env) is has_passwords
-    assert bool(set(PASSWORD_VARIABLES) & env) is has_passwords
-
-
-def test_clone_container_gets_only_the_replication_password(deploy: Deploy) -> None:
-    # Ordinal 0 without data asks the replicas for their GTID sets as the replication user (bootstrap.sh).
-    env = {v["name"] for v in deploy(MySQLClusterArgs()).container("clone").get("env", [])}
-    assert set(PASSWORD_VARIABLES) & env == {"MYSQL_REPLICATION_PASSWORD"}
+    assert env & ALL == passwords
 
 
 def test_existing_secret_replaces_generated_credentials(deploy: Deploy) -> None:

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# The clone port's transport: mutual TLS 1.3 whose only credential is the cluster Secret's backup password.
+# Sourced by sidecar.sh (the donor: transport_listen) and clone.sh (the recipient: transport_fetch); run by the
+# donor's socat once per authenticated connection (`bash transport.sh serve-connection`).
+#
+# Credential: every pod derives the same Ed25519 key from MYSQL_BACKUP_PASSWORD (PBKDF2-HMAC-SHA256, 600,000
+# iterations, over a SHA-256 of the password) and the same self-signed certificate (a fixed template re-signed
+# with that key; Ed25519 signatures are deterministic, so the files are identical on every pod). Both ends
+# present it and accept only it (socat verify=1, cafile = that certificate): a peer without the password
+# fails the TLS handshake before the donor runs anything, a different password fails it both ways, a
+# recorded handshake cannot be replayed (TLS 1.3), and a man in the middle cannot complete either side.
+# Secrets never reach a command line: the password goes to sha256sum and openssl on stdin, the key bytes
+# through bash's printf builtin into openssl's stdin, the files are private (umask 077) in $RUN_DIR.
+#
+# After the handshake the donor writes one line, then (only with OK) the backup stream:
+#   MYSQL-CLUSTER-CLONE/1 OK <donor pod>
+#   MYSQL-CLUSTER-CLONE/1 BUSY <reason>      at most CLONE_MAX_BACKUPS (default 2) backups run at once
+# shellcheck shell=bash
+
+CLONE_TLS_NAME=mysql-cluster-clone
+CLONE_PROTOCOL=MYSQL-CLUSTER-CLONE/1
+CLONE_KDF_ITERATIONS=600000
+CLONE_KDF_SALT=6d7973716c636c31 # "mysqlcl1": PBKDF2 salt of openssl enc (8 bytes); not secret
+# PKCS#8 header of an Ed25519 private key: 32 key bytes follow.
+CLONE_ED25519_PREFIX='\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20'
+# X.509 v1, serial 1, subject and issuer CN=mysql-cluster-clone, valid from 2000-01-01 to 9999-12-31 (fixed
+# dates: certificates made on nodes whose clocks differ still verify). Its key and signature are placeholders,
+# replaced by `openssl x509 -signkey <derived key> -preserve_dates`.
+CLONE_CERT_TEMPLATE='-----BEGIN CERTIFICATE-----
+MIHlMIGYAgEBMAUGAytlcDAeMRwwGgYDVQQDDBNteXNxbC1jbHVzdGVyLWNsb25l
+MCAXDTAwMDEwMTAwMDAwMFoYDzk5OTkxMjMxMjM1OTU5WjAeMRwwGgYDVQQDDBNt
+eXNxbC1jbHVzdGVyLWNsb25lMCowBQYDK2VwAyEAH+BfwdgxPED5dnhpf8IKEyqW
+MrcU/lFBLnKO5s4QpJswBQYDK2VwA0EApqDA85lq1Tt6gGdNjobMjC+rag4ePzna
+8jlFK+pMQS5dLP+L74YDoEeAppKBhvx/kfNQNFj6O2lHbWPX/iSACA==
+-----END CERTIFICATE-----'
+
+transport_files() { # prints "<certificate and key> <certificate>": the paths of the credential files
+  printf '%s %s' "$RUN_DIR/clone-tls.pem" "$RUN_DIR/clone-tls.crt"
+}
+
+transport_credentials() { # (re)writes the credential files from MYSQL_BACKUP_PASSWORD; status 1 on failure
+  require_env RUN_DIR MYSQL_BACKUP_PASSWORD
+  [[ $RUN_DIR != *[,:\ \'\"!]* ]] || die "RUN_DIR='$RUN_DIR' holds a character socat addresses cannot carry"
+  local pem crt tmp digest seed key_bytes='' i
+  read -r pem crt <<<"$(transport_files)"
+  digest=$(printf 'mysql-cluster clone credential v1\n%s' "$MYSQL_BACKUP_PASSWORD" | sha256sum) || return 1
+  # openssl enc -P prints the PBKDF2 output (key=<hex>) and encrypts nothing; -pass stdin reads one line.
+  seed=$(printf '%s\n' "${digest%% *}" | openssl enc -aes-256-cbc -pbkdf2 -md sha256 \
+    -iter "$CLONE_KDF_ITERATIONS" -S "$CLONE_KDF_SALT" -pass stdin -P) || return 1
+  [[ $seed =~ (^|$'\n')key=([0-9A-F]{64}) ]] || { log "openssl enc printed no key"; return 1; }
+  for ((i = 0; i < 64; i += 2)); do key_bytes+="\\x${BASH_REMATCH[2]:i:2}"; done
+  tmp=$(umask 077 && mktemp -d "$RUN_DIR/clone-tls.XXXXXX")
+  if ! printf '%b' "$CLONE_ED25519_PREFIX$key_bytes" |
+    openssl pkey -inform DER -out "$tmp/key" 2>"$tmp/errors" ||
+    ! printf '%s\n' "$CLONE_CERT_TEMPLATE" |
+    openssl x509 -signkey "$tmp/key" -preserve_dates -out "$tmp/crt" 2>>"$tmp/errors"; then
+    log "could not make the clone port's certificate: $(one_line "$(cat "$tmp/errors" 2>/dev/null)")"
+    rm -rf "$tmp"
+    return 1
+  fi
+  cat "$tmp/crt" "$tmp/key" >"$tmp/pem"
+  chmod 0600 "$tmp/pem" "$tmp/crt" # made inside the private directory, private where they land
+  mv -f "$tmp/pem" "$pem"
+  mv -f "$tmp/crt" "$crt"
+  rm -rf "$tmp"
+}
+
+transport_tls_options() { # the socat OPENSSL options both ends use
+  local pem crt
+  read -r pem crt <<<"$(transport_files)"
+  printf 'cert=%s,cafile=%s,verify=1,commonname=%s,openssl-min-proto-version=TLS1.3' "$pem" "$crt" \
+    "$CLONE_TLS_NAME"
+}
+
+# ------------------------------------------------------------------------------------------ donor --
+
+transport_listen() { # <port>: serves backups in the background; sets TRANSPORT_LISTENER_PID
+  # Optional environment: CLONE_HANDSHAKE_TIMEOUT (30 s for a peer to complete the TLS handshake).
+  local port=$1 handshake=${CLONE_HANDSHAKE_TIMEOUT:-30}
+  require_number handshake
+  ((handshake >= 1)) || die "CLONE_HANDSHAKE_TIMEOUT='$handshake' must be at least 1"
+  transport_credentials || return 1
+  # -U: nothing the peer sends reaches the per-connection script. -d -d: socat's connection log, which
+  # transport_relay_log turns into one line per refused connection. socat has no handshake timeout: a
+  # receive timeout on the socket (SO_RCVTIMEO) ends a handshake that stalls; the donor never reads after it.
+  # shellcheck disable=SC2016 # expanded by the shell socat starts for each connection
+  socat -d -d -U "OPENSSL-LISTEN:$port,reuseaddr,fork,$(transport_receive_timeout "$handshake"),$(
+    transport_tls_options)" SYSTEM:'exec bash "$CLUSTER_CONFIG_DIR/transport.sh" serve-connection' \
+    2> >(transport_relay_log) &
+  # shellcheck disable=SC2034 # read by the sourcing script
+  TRANSPORT_LISTENER_PID=$!
+}
+
+transport_receive_timeout() { # <seconds>: socat's option setting SO_RCVTIMEO (Linux, 64-bit: SOL_SOCKET=1,
+  # SO_RCVTIMEO=20 on amd64 and arm64, struct timeval = two little-endian 64-bit integers)
+  local seconds=$1 hex='' byte i
+  for ((i = 0; i < 8; i++)); do
+    printf -v byte '%02x' $(((seconds >> (8 * i)) & 255))
+    hex+=$byte
+  done
+  printf 'setsockopt-bin=1:20:x%s0000000000000000' "$hex"
+}
+
+transport_relay_log() { # stdin: socat's log; logs refused connections and socat's warnings and errors
+  # The listener logs "accepting connection from <peer>" then "forked off child process <pid>"; the child's
+  # handshake error may reach the pipe before or after that second line.
+  local line pid level message child listener='' last_peer='' pattern
+  local -A peers=() early=() authenticated=()
+  pattern='socat\[([0-9]+)\] ([DINWEF]) (.*)$'
+  while IFS= read -r line; do
+    if [[ ! $line =~ $pattern ]]; then
+      printf '%s\n' "$line" >&2 # the per-connection scripts' own log lines
+      continue
+    fi
+    pid=${BASH_REMATCH[1]} level=${BASH_REMATCH[2]} message=${BASH_REMATCH[3]}
+    if [[ -z $listener && $message == 'listening on '* ]]; then
+      listener=$pid
+    elif [[ $pid == "$listener" ]]; then
+      if [[ $message =~ ^accepting\ connection\ from\ AF=[0-9]+\ (.*)\ on ]]; then
+        last_peer=${BASH_REMATCH[1]}
+      elif [[ $message =~ ^forked\ off\ child\ process\ ([0-9]+) ]]; then
+        child=${BASH_REMATCH[1]}
+        if [[ -n ${early[$child]:-} ]]; then
+          transport_log_refusal "$last_peer" "${early[$child]}"
+          unset "early[$child]"
+        else
+          peers[$child]=$last_peer
+        fi
+      elif [[ $level == [WEF] ]]; then
+        log "socat: $message"
+      fi
+    elif [[ $message == 'starting data transfer loop'* ]]; then
+      authenticated[$pid]=1 # the per-connection script logs from here on
+      unset "peers[$pid]"
+    elif [[ $level == [EF] && -z ${authenticated[$pid]:-} ]]; then
+      if [[ -n ${peers[$pid]:-} ]]; then
+        transport_log_refusal "${peers[$pid]}" "$message"
+        unset "peers[$pid]"
+      elif [[ -z ${early[$pid]:-} ]]; then
+        early[$pid]=$message
+      fi
+    elif [[ $level == [WEF] ]]; then
+      log "socat: $message"
+    elif [[ $message == exit* ]]; then
+      unset "authenticated[$pid]"
+    fi
+  done
+}
+
+transport_log_refusal() { # <peer> <socat's error>
+  log "refused a connection from $1: TLS handshake failed, no backup served ($2)"
+}
+
+transport_serve_connection() { # stdout: the authenticated peer; a slot, the status line, the backup
+  local limit=${CLONE_MAX_BACKUPS:-2} peer="${SOCAT_PEERADDR:-unknown}:${SOCAT_PEERPORT:-?}" slot lock
+  require_number limit
+  ((limit >= 1)) || die "CLONE_MAX_BACKUPS='$limit' must be at least 1"
+  # One lock file per slot; flock releases it when the last process holding it (the backup tool included,
+  # which inherits the descriptor) exits, however it exits.
+  for ((slot = 1; slot <= limit; slot++)); do
+    exec {lock}>"$RUN_DIR/clone-slot-$slot.lock"
+    if flock -n "$lock"; then
+      printf '%s OK %s\n' "$CLONE_PROTOCOL" "$POD_NAME"
+      exec bash "$CLUSTER_CONFIG_DIR/backup-stream.sh"
+    fi
+    exec {lock}>&-
+  done
+  log "refused a backup to $peer: already serving $limit (CLONE_MAX_BACKUPS); it will retry"
+  printf '%s BUSY serving its limit of %d concurrent backups\n' "$CLONE_PROTOCOL" "$limit"
+}
+
+# -------------------------------------------------------------------------------------- recipient --
+
+transport_fetch() { # <host> <port>: the donor's backup stream on stdout, after mutual authentication.
+  # Status 1 on failure, with the reason as the last line on stderr, worded to follow "peer <host>:<port> ".
+  # Optional environment: CLONE_IDLE_TIMEOUT (1800 s without a byte from the donor ends the transfer).
+  local host=$1 port=$2 idle=${CLONE_IDLE_TIMEOUT:-1800} errors detail
+  local -a status
+  require_number idle
+  if ! transport_credentials; then
+    printf 'was not tried (this pod could not make its clone credential)\n' >&2
+    return 1
+  fi
+  errors=$(mktemp "$RUN_DIR/clone-transport-errors.XXXXXX")
+  socat -u -T "$idle" "OPENSSL:$host:$port,connect-timeout=10,$(transport_tls_options)" STDOUT \
+    2>"$errors" | transport_receive
+  status=("${PIPESTATUS[@]}")
+  detail=$(tail -n 1 "$errors")
+  detail=${detail#*socat\[*\] [EFW] }
+  rm -f "$errors"
+  if ((status[1] == 0 && status[0] == 0)); then
+    return 0
+  elif ((status[1] == 3)); then
+    return 1 # transport_receive gave the reason
+  elif [[ $detail == *'Connection refused'* ]]; then
+    printf 'refused\n' >&2
+  elif [[ $detail == *'certificate verify failed'* ]]; then
+    printf 'failed authentication: its certificate is not the cluster'\''s (%s)\n' \
+      "is its Secret's backup password the same as ours?" >&2
+  elif ((status[0] == 0)); then
+    printf 'closed the connection without a greeting (%s)\n' \
+      "did it refuse our credential? Its sidecar log says why" >&2
+  else
+    printf 'unreachable (%s)\n' "$(one_line "$detail")" >&2
+  fi
+  return 1
+}
+
+transport_receive() { # stdin: the connection; the status line, then the stream on stdout (status 3: refused)
+  local line
+  IFS= read -r -n 200 line || [[ -n $line ]] || return 2
+  case $line in
+    "$CLONE_PROTOCOL OK "*) cat ;;
+    "$CLONE_PROTOCOL BUSY "*)
+      printf 'is busy (%s)\n' "$(one_line "${line#"$CLONE_PROTOCOL BUSY "}")" >&2
+      return 3
+      ;;
+    *)
+      printf 'answered in a protocol this pod does not speak (%s)\n' "$(one_line "${line:0:60}")" >&2
+      return 3
+      ;;
+  esac
+}
+
+# -------------------------------------------------------------------- per-connection entry point --
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  set -euo pipefail
+  # shellcheck source-path=SCRIPTDIR source=lib.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+  require_env CLUSTER_CONFIG_DIR RUN_DIR POD_NAME
+  [[ ${1:-} == serve-connection ]] || die "usage: bash transport.sh serve-connection (run by the listener)"
+  transport_serve_connection
+fi

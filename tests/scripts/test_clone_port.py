@@ -1,0 +1,258 @@
+"""The clone port serves a backup only to a peer that proves the cluster's credential, over TLS.
+
+Attackers get no byte of backup data and leave a line in the donor's log: a plain TCP connection, TLS
+without a certificate, TLS with the credential of another password, a recorded handshake replayed. A pod
+with the right secret clones and replicates. Backups per donor are bounded (CLONE_MAX_BACKUPS=1 here):
+the connection beyond the limit is refused with a reason the recipient logs, and it retries.
+"""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.clone_port import (
+    PROTOCOL,
+    STREAM_CHUNK_MAGIC,
+    Exchange,
+    client_context,
+    derived_key,
+    make_credential,
+    private_key_of,
+    raw_exchange,
+    tls_exchange,
+)
+from tests.support.pods import SCRIPTS_DIR, Cluster, Pod, wait_until
+
+pytestmark = pytest.mark.scripts
+
+MARKER = b"mysql-cluster-stream-complete"  # lib.sh STREAM_COMPLETE_MARKER
+LARGEST_HANDSHAKE = 16 * 1024  # a TLS handshake's bytes; a backup of even this small server is megabytes
+HANDSHAKE_TIMEOUT = 3  # CLONE_HANDSHAKE_TIMEOUT of this module's donor
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with Cluster(
+        extra_env={"CLONE_MAX_BACKUPS": "1", "CLONE_HANDSHAKE_TIMEOUT": str(HANDSHAKE_TIMEOUT)}
+    ) as built:
+        built.start()
+        built.primary.sql("CREATE DATABASE app")
+        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        built.primary.sql("INSERT INTO app.t VALUES (1)")
+        yield built
+
+
+@pytest.fixture(scope="module")
+def credential(cluster: Cluster) -> Path:
+    return cluster.primary.run_dir / "clone-tls.pem"
+
+
+def donor_refused(donor: Pod, exchange: Exchange) -> str:
+    """The donor's log line about this connection (waits for it); asserts no backup was started for it."""
+    peer = f"127.0.0.1:{exchange.local_port}"
+    line = wait_until(
+        lambda: next(
+            (x for x in donor.log("sidecar").splitlines() if f"refused a connection from {peer}:" in x), None
+        ),
+        10,
+        what=f"the donor's log line about {peer}",
+    )
+    assert f"streaming a backup of {donor.name} to {peer}" not in donor.log("sidecar")
+    return line
+
+
+def wait_until_idle(donor: Pod) -> None:
+    """Until the donor's backup slots are free (a backup whose peer hung up ends at its next write)."""
+    limit = int(donor.env["CLONE_MAX_BACKUPS"])
+    slots = [donor.run_dir / f"clone-slot-{slot}.lock" for slot in range(1, limit + 1)]
+
+    def idle() -> bool:
+        checks = (["flock", "-n", str(slot), "true"] for slot in slots if slot.exists())
+        return all(subprocess.run(check, check=False).returncode == 0 for check in checks)
+
+    wait_until(idle, 60, what=f"{donor.name} to finish its backups")
+
+
+def assert_no_backup_data(exchange: Exchange) -> None:
+    assert STREAM_CHUNK_MAGIC not in exchange.received, "backup chunks reached an unauthenticated peer"
+    assert MARKER not in exchange.received
+    assert PROTOCOL not in exchange.received  # not even the status line
+    assert len(exchange.received) < LARGEST_HANDSHAKE
+
+
+def test_credential_is_derived_from_the_backup_password_and_private(
+    cluster: Cluster, credential: Path, tmp_path: Path
+) -> None:
+    assert private_key_of(credential) == derived_key(cluster.passwords.backup)
+    for path in (credential, credential.with_suffix(".crt")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    # Every pod makes the same certificate (fixed template, deterministic Ed25519 signature).
+    again = make_credential(tmp_path, cluster.passwords.backup)
+    assert again.with_suffix(".crt").read_bytes() == credential.with_suffix(".crt").read_bytes()
+
+
+def test_plain_tcp_gets_no_backup_byte_and_is_logged(cluster: Cluster) -> None:
+    exchange = raw_exchange(cluster.primary.clone_port)  # connect, send nothing, hang up, read the answer
+    assert len(exchange.received) <= 7  # at most a TLS alert record
+    assert_no_backup_data(exchange)
+    assert "TLS handshake failed, no backup served" in donor_refused(cluster.primary, exchange)
+    probe = raw_exchange(cluster.primary.clone_port, b"GET / HTTP/1.0\r\n\r\n")
+    assert_no_backup_data(probe)
+    donor_refused(cluster.primary, probe)
+
+
+def test_a_stalled_handshake_is_cut_and_logged(cluster: Cluster) -> None:
+    started = time.monotonic()
+    exchange = raw_exchange(cluster.primary.clone_port, b"\x16\x03\x01", timeout=30, hang_up=False)
+    waited = time.monotonic() - started
+    assert HANDSHAKE_TIMEOUT - 0.5 <= waited < HANDSHAKE_TIMEOUT + 10, waited  # the donor hung up, not us
+    assert_no_backup_data(exchange)
+    donor_refused(cluster.primary, exchange)
+
+
+def test_a_slow_recipient_is_not_cut(cluster: Cluster, credential: Path) -> None:
+    """The handshake timeout is a receive timeout: the donor never reads after the handshake, so a recipient
+    that stops reading for longer still gets the whole stream."""
+    wait_until_idle(cluster.primary)
+    slow, _, _ = tls_exchange(
+        cluster.primary.clone_port,
+        client_context(credential),
+        receive_buffer=4096,
+        pause=HANDSHAKE_TIMEOUT + 2,
+    )
+    assert slow.error == ""
+    assert slow.status_line == PROTOCOL + b" OK mysql-0"
+    assert MARKER in slow.body[-200:]
+
+
+def test_tls_without_a_certificate_gets_nothing_and_is_logged(cluster: Cluster) -> None:
+    exchange, _, _ = tls_exchange(cluster.primary.clone_port, client_context(None))
+    assert_no_backup_data(exchange)
+    assert "peer did not return a certificate" in donor_refused(cluster.primary, exchange)
+
+
+def test_tls_with_another_password_gets_nothing_and_is_logged(cluster: Cluster, tmp_path: Path) -> None:
+    wrong = make_credential(tmp_path, cluster.passwords.backup + "-but-not-quite")
+    # An attacker does not check the donor's certificate: it just presents its own.
+    exchange, _, _ = tls_exchange(cluster.primary.clone_port, client_context(wrong, verify=False))
+    assert_no_backup_data(exchange)
+    donor_refused(cluster.primary, exchange)
+
+
+def test_a_pod_with_another_password_cannot_clone_and_says_why(cluster: Cluster) -> None:
+    pod = cluster.replace_pod(1) if len(cluster.pods) > 1 else cluster.new_pod()
+    assert pod.run_script("init-config.sh").returncode == 0
+    result = pod.run_script(
+        "clone.sh",
+        env={"MYSQL_BACKUP_PASSWORD": "another password", "CLONE_RETRIES": "1", "CLONE_RETRY_DELAY": "0"},
+    )
+    assert result.returncode == 1
+    peer = f"127.0.0.1:{cluster.primary.clone_port}"
+    assert f"ERROR: peer {peer} failed authentication: its certificate is not the cluster's" in result.stderr
+    assert not pod.data_dir.exists()
+
+
+def test_replayed_handshake_gets_nothing_and_is_logged(cluster: Cluster, credential: Path) -> None:
+    genuine, _, sock = tls_exchange(cluster.primary.clone_port, client_context(credential), limit=1)
+    sock.close()
+    assert genuine.status_line == PROTOCOL + b" OK mysql-0", genuine  # what was recorded did authenticate
+    replay = raw_exchange(cluster.primary.clone_port, bytes(genuine.sent))
+    assert_no_backup_data(replay)
+    donor_refused(cluster.primary, replay)
+
+
+def test_excess_backups_are_refused_then_the_clone_retries_and_replicates(
+    cluster: Cluster, credential: Path
+) -> None:
+    donor = cluster.primary
+    wait_until_idle(donor)
+    # One authenticated backup in progress, held open: a tiny receive window keeps the donor's backup
+    # blocked on the socket until this test closes it.
+    held, _, sock = tls_exchange(donor.clone_port, client_context(credential), limit=1, receive_buffer=4096)
+    try:
+        assert held.status_line == PROTOCOL + b" OK mysql-0", held
+        wait_until(
+            lambda: "streaming a backup of mysql-0" in donor.log("sidecar"), 10, what="the held backup"
+        )
+
+        busy, _, _ = tls_exchange(donor.clone_port, client_context(credential))
+        assert busy.status_line == PROTOCOL + b" BUSY serving its limit of 1 concurrent backups", busy
+        assert busy.body == b""
+        assert f"refused a backup to 127.0.0.1:{busy.local_port}: already serving 1" in donor.log("sidecar")
+
+        pod = cluster.replace_pod(1) if len(cluster.pods) > 1 else cluster.new_pod()
+        assert pod.run_script("init-config.sh").returncode == 0
+        results: list[subprocess.CompletedProcess[str]] = []
+        cloning = threading.Thread(
+            target=lambda: results.append(pod.run_script("clone.sh", env={"CLONE_RETRIES": "60"})),
+            daemon=True,
+        )
+        cloning.start()
+        wait_until(
+            lambda: donor.log("sidecar").count("refused a backup to") >= 2,
+            30,
+            what="the recipient to be refused",
+        )
+    finally:
+        sock.close()
+    cloning.join(120)
+    assert results, "clone.sh did not finish"
+    result = results[0]
+    assert result.returncode == 0, result.stderr
+    peer = f"127.0.0.1:{donor.clone_port}"
+    assert (
+        f"peer {peer} is busy (serving its limit of 1 concurrent backups), retry 1/60 in 1s" in result.stderr
+    )
+    assert "complete after" in result.stderr
+    pod.start(init=False, timeout=60)
+    donor.sql("INSERT INTO app.t VALUES (2)")
+    wait_until(lambda: pod.sql("SELECT COUNT(*) FROM app.t") == [(2,)], 20, what="row 2 on the clone")
+
+
+@pytest.mark.parametrize("error_first", [False, True])
+def test_refusal_is_logged_whichever_process_writes_first(error_first: bool) -> None:
+    """The listener and its child write socat's log to one pipe: the child's handshake error may come before
+    the listener's line naming the child. Either way the refusal names the peer, once."""
+    listener = [
+        "2026/01/01 00:00:00 socat[10] N listening on AF=2 0.0.0.0:3307",
+        "2026/01/01 00:00:01 socat[10] N accepting connection from AF=2 10.0.0.7:40000 on AF=2 10.0.0.5:3307",
+        "2026/01/01 00:00:01 socat[10] N forked off child process 11",
+    ]
+    child = [
+        "2026/01/01 00:00:01 socat[11] E SSL_accept(): error:0A0000C7:SSL routines::no certificate",
+        "2026/01/01 00:00:01 socat[11] N exit(1)",
+    ]
+    lines = [*listener[:2], *child, listener[2]] if error_first else [*listener, *child]
+    authenticated = [
+        "2026/01/01 00:00:02 socat[10] N accepting connection from AF=2 10.0.0.8:40001 on AF=2 10.0.0.5:3307",
+        "2026/01/01 00:00:02 socat[10] N forked off child process 12",
+        "2026/01/01 00:00:02 socat[12] N starting data transfer loop with FDs [7,7] and [6,6]",
+        "2026-01-01T00:00:02+0000 backup-stream: streaming a backup of mysql-0 to 10.0.0.8:40001",
+        "2026/01/01 00:00:09 socat[12] E write(7, 0x1, 8192): Broken pipe",
+    ]
+    script = 'source "$0/lib.sh" && source "$0/transport.sh" && transport_relay_log'
+    result = subprocess.run(
+        ["bash", "-c", script, str(SCRIPTS_DIR)],
+        input="\n".join([*lines, *authenticated]) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    logged = result.stderr.splitlines()
+    refusals = [line for line in logged if "refused a connection from" in line]
+    assert len(refusals) == 1, logged
+    assert refusals[0].endswith(
+        "refused a connection from 10.0.0.7:40000: TLS handshake failed, no backup served"
+        " (SSL_accept(): error:0A0000C7:SSL routines::no certificate)"
+    )
+    assert authenticated[3] in logged  # the per-connection scripts' lines pass through unchanged
+    assert any(line.endswith("socat: write(7, 0x1, 8192): Broken pipe") for line in logged)  # not a refusal
