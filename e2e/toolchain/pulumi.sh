@@ -19,8 +19,8 @@
 # time per piece (flock). Go's module and build caches stay at Go's defaults. Exit status: 0 ok, 2 usage
 # error, 3 a piece could not be built (message says which; the others are still built).
 #
-# Using the toolchain (offline): put the printed path first on PATH, and the Python virtualenv's bin dir
-# before it (the language host runs the `python` it finds on PATH), then e.g.
+# Using the toolchain (offline): put the printed path first on PATH (the language host runs the program in the
+# virtualenv that Pulumi.yaml names), then e.g.
 #   PULUMI_HOME=<dir> PULUMI_BACKEND_URL=file://<dir> PULUMI_CONFIG_PASSPHRASE=<pw> \
 #   PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true pulumi up --yes
 # Provider plugins are found on PATH (ambient plugins): the engine uses them whatever version the SDKs ask for.
@@ -158,6 +158,7 @@ for bin in "${bin_dirs[@]}"; do
             *) flag=-version ;;
         esac
         [ -x "$plugin" ] || continue
-        log "  $(basename "$plugin") $(timeout 20 "$plugin" "$flag" 2>/dev/null | head -n 1 || true)"
+        reported=$(timeout 20 "$plugin" "$flag" 2>/dev/null | head -n 1 || true)
+        log "  $(basename "$plugin") ${reported:-(does not report its version; see versions.env)}"
     done
 done
