@@ -10,8 +10,8 @@
 #   pulumi-cli-v$PULUMI_VERSION                     pulumi, github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 #   pulumi-language-python-v<ver>-src-<sha>         pulumi-language-python, -exec and pulumi-resource-pulumi-python
 #                                                   from the pulumi snapshot (see versions.env)
-#   pulumi-resource-kubernetes-<build version>      github.com/pulumi/pulumi-kubernetes/provider/v4 @
-#                                                   $PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION from the Go proxy
+#   pulumi-resource-kubernetes-<build version>-src-<sha>-in-<hash>   from the pulumi-kubernetes snapshot, <hash>
+#                                                   over its go.mod fixes and OpenAPI specs (see versions.env)
 #   pulumi-resource-random-<build version>-src-<sha>  from the pulumi-random snapshot (see versions.env)
 # <sha> is the first 12 hex digits of the archive's pinned sha256; archives come from
 # SOURCES=${MYSQL_CLUSTER_SOURCES:-<repo>/../shared/sources} and are checked against that pin before use.
@@ -31,12 +31,16 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/versions.env"
 # shellcheck source=SCRIPTDIR/pulumi/lib.sh
 . "$HERE/pulumi/lib.sh"
+# shellcheck source=SCRIPTDIR/pulumi/kubernetes-provider.sh
+. "$HERE/pulumi/kubernetes-provider.sh"
 
 CACHE=${MYSQL_CLUSTER_CACHE:-/var/cache/mysql-cluster}
 SOURCES=${MYSQL_CLUSTER_SOURCES:-$(cd "$HERE/../../.." && pwd)/shared/sources}
 CLI_DIR="$CACHE/pulumi-cli-v$PULUMI_VERSION"
 LANGUAGE_DIR="$CACHE/pulumi-language-python-v$PULUMI_LANGUAGE_PYTHON_VERSION-src-${PULUMI_LANGUAGE_PYTHON_SOURCE_SHA256:0:12}"
-KUBERNETES_DIR="$CACHE/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_PROVIDER_BUILD_VERSION"
+# The Kubernetes provider's key also covers the go.mod fixes and the OpenAPI specs its schema comes from.
+KUBERNETES_INPUTS="$PULUMI_KUBERNETES_SDK_GO_VERSION $PULUMI_KUBERNETES_GO_FIXES $PULUMI_KUBERNETES_OPENAPI_VERSION $PULUMI_KUBERNETES_LEGACY_OPENAPI_VERSIONS"
+KUBERNETES_DIR="$CACHE/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_PROVIDER_BUILD_VERSION-src-${PULUMI_KUBERNETES_SOURCE_SHA256:0:12}-in-$(printf '%s' "$KUBERNETES_INPUTS" | sha256sum | cut -c1-8)"
 RANDOM_DIR="$CACHE/pulumi-resource-random-$PULUMI_RANDOM_PROVIDER_BUILD_VERSION-src-${PULUMI_RANDOM_SOURCE_SHA256:0:12}"
 
 print_path() {
@@ -101,24 +105,6 @@ build_language_python() { # dir
         { fail_with_log "no python/dist/pulumi-resource-pulumi-python in sdk/v3@v$PULUMI_VERSION" "$lg"; return 1; }
     install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$1/bin/pulumi-resource-pulumi-python"
     mv -f "$1/bin/pulumi-language-python.tmp" "$1/bin/pulumi-language-python"
-}
-
-build_kubernetes() { # dir
-    local module=github.com/pulumi/pulumi-kubernetes/provider/v4 modver=$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION
-    local src="$1/work/provider" lg="$1/logs/build.log" dir sdk=github.com/pulumi/pulumi-kubernetes/sdk/v4
-    log "building pulumi-resource-kubernetes $PULUMI_KUBERNETES_PROVIDER_BUILD_VERSION ($module@$modver; cold: ~10 min on 2 cores; log: $lg) ..."
-    dir=$(cd "$1/work" && module_dir "$module@$modver" "$lg") || dir=""
-    [ -n "$dir" ] || { fail_with_log "the Go module proxy does not serve $module@$modver" "$lg"; return 1; }
-    # The module cache is read-only: work on a copy.
-    rm -rf "$src"
-    cp -r "$dir" "$src"
-    chmod -R u+w "$src"
-    # go.mod replaces sdk/v4 with ../sdk, a sibling directory outside the module zip.
-    log "  go.mod: replace $sdk => ../sdk dropped; requiring $sdk@$PULUMI_KUBERNETES_SDK_GO_VERSION"
-    (cd "$src" && go mod edit -dropreplace "$sdk" -require "$sdk@$PULUMI_KUBERNETES_SDK_GO_VERSION") >>"$lg" 2>&1 ||
-        { fail_with_log "cannot edit go.mod of $module" "$lg"; return 1; }
-    check_local_replaces "$src" "$lg" || return 1
-    compile_provider kubernetes "$module" "$src" "$PULUMI_KUBERNETES_PROVIDER_BUILD_VERSION" "$1" schema-embed.json
 }
 
 build_random() { # dir

@@ -191,7 +191,7 @@ def test_scale_down_keeps_cluster_healthy_and_follows_pvc_retention(
 def test_config_change_rolls_every_pod_before_the_check_passes(
     stack: Stack, kube: Kube, report: Report
 ) -> None:
-    """A configuration change rolls the pods (checksum annotation). The provider's await returns early on
+    """A configuration change rolls the pods (checksum annotation). Providers before 4.26 return early on
     StatefulSet updates (pulumi-kubernetes#3329): the check waits until every pod runs the new revision."""
     stack.config_set("maxLagSeconds", "45")
     seconds = stack.up()
