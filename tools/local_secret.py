@@ -1,11 +1,11 @@
-"""Create (or delete) the namespace and the Secret that the local stack's `existingSecret` names.
+"""Create (or delete) the namespace and the Secret that the local stack's `existingSecret` names, if any.
 
-The local stack (Pulumi.local.yaml) takes its passwords from an existing Secret, because the offline toolchain
-of this repository cannot build the random provider (e2e/toolchain/versions.env). `make up` runs
-`local_secret.py ensure` before deploying: it creates the namespace and a Secret with three fresh random
-passwords if they do not exist yet (an existing Secret is never changed: the data was initialised with it).
-`make down` runs `local_secret.py delete` after destroying the stack. Passwords go to kubectl on stdin,
-never on a command line, and are never printed.
+The local stack (Pulumi.local.yaml) generates its passwords by default, and then this does nothing. When the
+stack is set to `existingSecret` (with createNamespace: false), `make up` runs `local_secret.py ensure`
+before deploying: it creates the namespace and a Secret with three fresh random passwords if they do not
+exist yet (an existing Secret is never changed: the data was initialised with it). `make down` runs
+`local_secret.py delete` after destroying the stack. Passwords go to kubectl on stdin, never on a command
+line, and are never printed.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ images="$here/../images/build.sh"
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
 if [[ ${1:-} == --print-path ]]; then
-  printf '%s:%s\n' "$(bash "$here/pulumi.sh" --print-bin-dir)" "$(bash "$here/kubernetes.sh" --print-bin-dir)"
+  printf '%s:%s\n' "$(bash "$here/pulumi.sh" --print-path)" "$(bash "$here/kubernetes.sh" --print-bin-dir)"
   exit 0
 fi
 

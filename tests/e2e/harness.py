@@ -51,9 +51,9 @@ class Stack:
     env: dict[str, str]
     name: str = "e2e"
     log: list[str] = field(default_factory=list)
-    root_password: str | None = (
-        None  # set when the stack uses an existing Secret instead of generated passwords
-    )
+    # The passwords of the Secret the test made, by key ("root", ...), when the stack uses `existingSecret`;
+    # None when the stack generates its passwords.
+    existing_passwords: dict[str, str] | None = None
 
     def pulumi(
         self, *args: str, check: bool = True, timeout: float = 1800
@@ -82,14 +82,14 @@ class Stack:
 
     def password(self) -> str:
         """The root password: from the stack's secret output, or the existing Secret the test created."""
-        if self.root_password is not None:
-            return self.root_password
+        if self.existing_passwords is not None:
+            return self.existing_passwords["root"]
         password: str = self.outputs()["rootPassword"]
         return password
 
     def all_passwords(self) -> list[str]:
         """The cluster's three passwords, wherever they came from."""
-        if self.existing_passwords:
+        if self.existing_passwords is not None:
             return list(self.existing_passwords.values())
         outputs = self.outputs()
         return [outputs[key] for key in ("rootPassword", "replicationPassword", "backupPassword")]

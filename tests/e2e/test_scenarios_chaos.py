@@ -13,8 +13,8 @@ import time
 
 import pytest
 
+from .checks import Report, assert_healthy, pod_ips, query, wait_for
 from .harness import CLUSTER_NAME, Kube, Stack
-from .test_scenarios import Report, assert_healthy, pod_ips, query, wait_for
 from .writer import TABLE, Writer
 
 pytestmark = pytest.mark.e2e
