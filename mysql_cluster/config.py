@@ -20,7 +20,7 @@ from typing import Any, Literal
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from mysql_cluster.flavors import DEFAULT_FLAVOR, SUPPORTED_VERSIONS
+from mysql_cluster.flavors import DEFAULT_FLAVOR, RETIRED_VERSIONS, SUPPORTED_VERSIONS
 from mysql_cluster.validation import Problems, is_dns1123_label, is_dns1123_subdomain, is_int
 
 RetentionPolicy = Literal["Retain", "Delete"]
@@ -159,7 +159,10 @@ def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
     if problems.choice("flavor", args.flavor, tuple(SUPPORTED_VERSIONS)) and args.version is not None:
         allowed = " | ".join(SUPPORTED_VERSIONS[args.flavor])
         if args.version not in SUPPORTED_VERSIONS[args.flavor]:
-            problems.add("version", args.version, f"{allowed} for flavor {args.flavor!r} (quoted in YAML)")
+            retired = RETIRED_VERSIONS.get((args.flavor, str(args.version)))
+            why = f" ({retired})" if retired else ""
+            allowed_here = f"{allowed} for flavor {args.flavor!r} (quoted in YAML){why}"
+            problems.add("version", args.version, allowed_here)
     for key, image in (("image", args.image), ("backupImage", args.backup_image)):
         if image is not None:
             problems.image(key, image)

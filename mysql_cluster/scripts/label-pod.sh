@@ -43,13 +43,19 @@ body="{\"metadata\":{\"labels\":{\"mysql-cluster.io/role\":\"$pod_role\",\"mysql
 address=$api_host
 [[ $address == *:* ]] && address="[$address]"
 
+# socat's own diagnostics (socat 1.8 warns on every TLS connection, e.g. "does not check CRLs") must not
+# mix with the response: they go to this file, and only into the log when no response came.
+socat_errors=$(mktemp)
+trap 'rm -f "$socat_errors"' EXIT
+
 patch_once() { # prints the HTTP response; status 1 when the connection failed
   local token
   token=$(<"$sa_dir/token")
   # shut-none: stdin's end must not close the TLS connection before the response has arrived.
   printf 'PATCH /api/v1/namespaces/%s/pods/%s HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\r\nContent-Type: application/merge-patch+json\r\nAccept: application/json\r\nUser-Agent: mysql-cluster-label-pod\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
     "$namespace" "$POD_NAME" "$address" "$api_port" "$token" "${#body}" "$body" |
-    socat -t 30 -T 30 STDIO "OPENSSL:$address:$api_port,cafile=$sa_dir/ca.crt,verify=1,shut-none" 2>&1
+    socat -t 30 -T 30 STDIO "OPENSSL:$address:$api_port,cafile=$sa_dir/ca.crt,verify=1,shut-none" \
+      2>"$socat_errors"
 }
 
 # The "message" of a Kubernetes Status object, escaped quotes included.
@@ -74,7 +80,7 @@ for ((attempt = 1; ; attempt++)); do
       die "the API server refused the patch: HTTP $code: ${message:-$status_line} (service account RBAC needs get/patch on pods)"
       ;;
     "")
-      what="no HTTP response from $address:$api_port: $(redact "${response##*$'\n'}")"
+      what="no HTTP response from $address:$api_port: $(redact "$(tail -n 1 "$socat_errors")")"
       ;;
     *)
       what="HTTP $code: ${message:-$status_line}"

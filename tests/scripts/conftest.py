@@ -1,4 +1,4 @@
-"""Fixtures of the script tier."""
+"""Fixtures of the script tier: the flavors it runs against, and two pods for single-script tests."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from mysql_cluster.flavors import Flavor, get_flavor
 from tests.support.pods import Cluster
 
 REQUIRED_TOOLS = ("mariadbd", "mariadb", "mariadb-admin", "mariadb-install-db", "mariadb-backup", "mbstream",
-                  "socat", "setpriv", "openssl")  # fmt: skip
+                  "socat", "setpriv", "openssl", "unshare", "chroot")  # fmt: skip
+
+SCRIPT_FLAVORS = [("mariadb", "10.11"), ("mariadb", "11.8")]
+"""Every flavor the container scripts are tested against with real servers: 10.11 from this host, the
+others inside their images' root filesystems (tests/support/rootfs.py; `make images-db` builds them)."""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,11 +30,18 @@ def _tools_installed(request: pytest.FixtureRequest) -> None:
         pytest.fail(f"missing on this host: {', '.join(missing)} (run `bash tools/setup-host.sh`)")
 
 
+@pytest.fixture(scope="module", params=SCRIPT_FLAVORS, ids=[f"{n}-{v}" for n, v in SCRIPT_FLAVORS])
+def flavor(request: pytest.FixtureRequest) -> Flavor:
+    """The flavor a module's cluster runs (each module runs once per flavor)."""
+    name, version = request.param
+    return get_flavor(name, version)
+
+
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster(flavor: Flavor) -> Iterator[Cluster]:
     """Two pods created but not started (mysql-0, mysql-1), for tests that run single scripts. Modules that
     need running servers define their own `cluster`, which takes precedence over this one."""
-    with Cluster() as built:
+    with Cluster(flavor) as built:
         built.new_pod()
         built.new_pod()
         yield built

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pymysql
 import pytest
 
+from mysql_cluster.flavors import Flavor
 from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -29,8 +29,8 @@ def watch() -> Iterator[CommandLineWatch]:
 
 
 @pytest.fixture(scope="module")
-def cluster(watch: CommandLineWatch) -> Iterator[Cluster]:
-    with Cluster() as built:
+def cluster(flavor: Flavor, watch: CommandLineWatch) -> Iterator[Cluster]:
+    with Cluster(flavor) as built:
         built.start()
         primary = built.primary
         primary.sql("CREATE DATABASE app")
@@ -124,10 +124,10 @@ def test_replicas_boot_read_only_without_starting_replication(cluster: Cluster) 
     # What the server reads (later options win): read-only, and replication left to the sidecar. That the
     # server really does not start it is shown by tests/scripts/test_restart.py.
     for pod, read_only in ((cluster.primary, "OFF"), *((replica, "ON") for replica in cluster.replicas)):
-        options = subprocess.run(
-            ["mariadbd", f"--defaults-file={pod.root / 'conf' / 'my.cnf'}", "--print-defaults"],
-            capture_output=True, text=True, check=True,
-        ).stdout.split()  # fmt: skip
+        my_cnf = pod.root / "conf" / "my.cnf"
+        printed = cluster.run(cluster.flavor.server_binary, f"--defaults-file={my_cnf}", "--print-defaults")
+        assert printed.returncode == 0, printed.stderr
+        options = printed.stdout.split()
         assert [o for o in options if o.startswith("--read_only=")][-1] == f"--read_only={read_only}"
         assert "--skip_slave_start=ON" in options
         assert f"--server_id={100 + pod.ordinal}" in options

@@ -12,14 +12,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from mysql_cluster.flavors import Flavor
 from tests.support.pods import Cluster, Pod, listening, wait_until
 
 pytestmark = pytest.mark.scripts
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with Cluster() as built:
+def cluster(flavor: Flavor) -> Iterator[Cluster]:
+    with Cluster(flavor) as built:
         built.start()
         built.primary.sql("CREATE DATABASE app")
         built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")

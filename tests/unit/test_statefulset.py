@@ -118,7 +118,8 @@ def test_containers_run_the_programs_own_scripts_in_contract_order(deploy: Deplo
     ("args", "server", "backup"),
     [
         (MySQLClusterArgs(), "mysql:8.4", "percona/percona-xtrabackup:8.4"),
-        (MySQLClusterArgs(version="8.0"), "mysql:8.0", "percona/percona-xtrabackup:8.0"),
+        (MySQLClusterArgs(version="9.7"), "mysql:9.7", "mysql:9.7"),
+        (MySQLClusterArgs(flavor="mariadb", version="11.8"), "mariadb:11.8", "mariadb:11.8"),
         (MySQLClusterArgs(flavor="mariadb", version="11.4"), "mariadb:11.4", "mariadb:11.4"),
         (
             MySQLClusterArgs(image="r.example/my:8.4.2"),
@@ -303,7 +304,7 @@ def test_checksum_annotation_is_the_config_maps_content(deploy: Deploy) -> None:
 def test_configuration_changes_roll_the_pods(deploy: Deploy) -> None:
     base = annotations(deploy(MySQLClusterArgs()))
     same = annotations(deploy(MySQLClusterArgs(replicas=5)))
-    other = annotations(deploy(MySQLClusterArgs(version="8.0")))
+    other = annotations(deploy(MySQLClusterArgs(version="9.7")))
     assert base == same  # scaling changes no configuration
     for key in ("mysql-cluster.io/config-checksum", "mysql-cluster.io/server-config-checksum"):
         assert other[key] != base[key]
