@@ -49,6 +49,7 @@ def flavor_env(flavor: Flavor) -> str:
         ("SQL_APPLY_GTID_POSITION", flavor.apply_gtid_position, ""),
         ("SQL_ENFORCE_READ_ONLY", f"{flavor.enforce_read_only};", ""),
         ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),
+        ("SQL_CLONE_INSTANCE", flavor.clone_instance, "empty unless SEEDING=clone-plugin"),
     ]
     lines = [
         f"# Rendered by mysql_cluster/flavors for {flavor.name} {flavor.version}; sourced by the",

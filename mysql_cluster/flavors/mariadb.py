@@ -121,6 +121,7 @@ def mariadb_flavor(version: str) -> Flavor:
         # Needs READ_ONLY ADMIN on a read-only replica: the sidecar runs it as root@localhost.
         apply_gtid_position="SET GLOBAL gtid_slave_pos = {{GTID_POSITION}};",
         enforce_read_only="SET GLOBAL read_only = ON",
+        clone_instance="",  # seeded by mariadb-backup streamed by the donor's sidecar
         init_accounts=init_accounts(
             # SUPER no longer implies READ_ONLY ADMIN (10.11+), but ALL PRIVILEGES does: take it back from
             # the network account so that read_only binds it on replicas.

@@ -127,6 +127,10 @@ class Flavor:
     """Statement that makes the server read-only for every client (replicas)."""
     init_accounts: str
     """Template run once on the freshly initialised primary: passwords, users and their grants."""
+    clone_instance: str
+    """Template run by root@localhost on a recipient's private server ("" unless seeding is clone-plugin):
+    copies the donor {{DONOR_HOST}}:{{DONOR_PORT}} (also {{DONOR_ADDRESS}}, "host:port", the only donor
+    allowed) into {{DATA_DIRECTORY}} (absolute, must not exist) as {{BACKUP_USER}}, over TLS only."""
 
     common_cnf: str
     """Server options of every pod."""
@@ -142,6 +146,8 @@ def init_accounts(
     replication_require: str,
     backup_grants: tuple[str, ...],
     backup_table_grants: tuple[str, ...],
+    backup_host: str = "localhost",
+    backup_require: str = "",
 ) -> str:
     """The accounts of a new cluster, created on the primary before it first serves (never binlogged).
 
@@ -151,13 +157,15 @@ def init_accounts(
     replication user @'%': REPLICATION SLAVE only; replicas connect from changing pod IPs
     (`replication_require`: e.g. " REQUIRE SSL").
     backup user @'localhost': the backup tool connects over the socket only, so the account cannot be
-    used from the network at all.
+    used from the network at all. With the CLONE plugin the recipient connects to the donor over the
+    network instead: `backup_host` "%", `backup_require` " REQUIRE SSL".
     """
     # Account names are quoted with backticks so that the templates hold no single quote (flavor.env
     # quotes every value in single quotes); the scripts substitute the user names as string literals.
     table_grants = "".join(
-        f"GRANT SELECT ON {table} TO {{{{BACKUP_USER}}}}@`localhost`;\n" for table in backup_table_grants
+        f"GRANT SELECT ON {table} TO {{{{BACKUP_USER}}}}@`{backup_host}`;\n" for table in backup_table_grants
     )
+    backup = f"{{{{BACKUP_USER}}}}@`{backup_host}`"
     replication = "CREATE USER {{REPLICATION_USER}}@`%` IDENTIFIED BY {{REPLICATION_PASSWORD}}"
     return (
         "SET SESSION sql_log_bin = 0;\n"
@@ -167,7 +175,7 @@ def init_accounts(
         f"{root_extra}"
         f"{replication}{replication_require};\n"
         "GRANT REPLICATION SLAVE ON *.* TO {{REPLICATION_USER}}@`%`;\n"
-        "CREATE USER {{BACKUP_USER}}@`localhost` IDENTIFIED BY {{BACKUP_PASSWORD}};\n"
-        f"GRANT {', '.join(backup_grants)} ON *.* TO {{{{BACKUP_USER}}}}@`localhost`;\n"
+        f"CREATE USER {backup} IDENTIFIED BY {{{{BACKUP_PASSWORD}}}}{backup_require};\n"
+        f"GRANT {', '.join(backup_grants)} ON *.* TO {backup};\n"
         f"{table_grants}"
     )

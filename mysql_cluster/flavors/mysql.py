@@ -29,9 +29,25 @@ BACKUP_TABLE_GRANTS = (
     "performance_schema.keyring_component_status",
     "performance_schema.replication_group_members",
 )
+# The CLONE plugin's donor side needs BACKUP_ADMIN and nothing more; the recipient runs CLONE INSTANCE as
+# root@localhost of its private server (CLONE_ADMIN is part of root's ALL PRIVILEGES).
+CLONE_GRANTS = ("BACKUP_ADMIN",)
+
+# Run by root@localhost on the recipient's private server. The donor list admits exactly the chosen donor;
+# REQUIRE SSL, or the plugin silently falls back to plain text; DATA DIRECTORY clones beside the private
+# server's own datadir, so nothing restarts (no MYSQLD_PARENT_PID supervisor, no error 3707) and the copy
+# is moved into place only when complete. The GTID state (gtid_executed) and, from a replica, its
+# replication metadata arrive with the data; auto.cnf does not, so the clone gets its own server_uuid.
+CLONE_INSTANCE = (
+    "SET GLOBAL clone_valid_donor_list = {{DONOR_ADDRESS}};\n"
+    "CLONE INSTANCE FROM {{BACKUP_USER}}@{{DONOR_HOST}}:{{DONOR_PORT}} IDENTIFIED BY {{BACKUP_PASSWORD}} "
+    "DATA DIRECTORY = {{DATA_DIRECTORY}} REQUIRE SSL;"
+)
 
 
-def _cnf(version: str) -> tuple[str, str, str]:
+def _cnf(version: str, clone_plugin: bool) -> tuple[str, str, str]:
+    # Any pod may donate a clone: the plugin is loaded on every pod.
+    plugins = "# Seeding: the CLONE plugin.\nplugin_load_add = mysql_clone.so\n"
     common = f"""\
 # Rendered by mysql_cluster/flavors for MySQL {version}: options of every pod.
 [mysqld]
@@ -58,7 +74,7 @@ super_read_only = ON
 mysqlx = OFF
 secure_file_priv = NULL
 character_set_server = utf8mb4
-"""
+{plugins if clone_plugin else ""}"""
     primary = f"""\
 # Rendered by mysql_cluster/flavors for MySQL {version}: options of the primary (ordinal 0).
 [mysqld]
@@ -77,6 +93,9 @@ super_read_only = ON
 
 class _BackupTool(TypedDict):
     seeding: str
+    backup_grants: tuple[str, ...]
+    backup_table_grants: tuple[str, ...]
+    clone_instance: str
     default_backup_image: str
     backup_binary: str
     stream_binary: str
@@ -93,6 +112,9 @@ def _backup_tool(version: str) -> _BackupTool:
     if version == "8.4":
         return {
             "seeding": "backup-stream",
+            "backup_grants": BACKUP_GRANTS,
+            "backup_table_grants": BACKUP_TABLE_GRANTS,
+            "clone_instance": "",
             "default_backup_image": f"percona/percona-xtrabackup:{version}",
             "backup_binary": "xtrabackup",
             "stream_binary": "xbstream",
@@ -107,6 +129,9 @@ def _backup_tool(version: str) -> _BackupTool:
     # The CLONE plugin ships with the server: the server image serves every container.
     return {
         "seeding": "clone-plugin",
+        "backup_grants": CLONE_GRANTS,
+        "backup_table_grants": (),
+        "clone_instance": CLONE_INSTANCE,
         "default_backup_image": f"mysql:{version}",
         "backup_binary": "",
         "stream_binary": "",
@@ -121,7 +146,9 @@ def _backup_tool(version: str) -> _BackupTool:
 
 def mysql_flavor(version: str) -> Flavor:
     """MySQL at `version` (one of `VERSIONS`)."""
-    common, primary, replica = _cnf(version)
+    tool = _backup_tool(version)
+    clone_plugin = tool["seeding"] == "clone-plugin"
+    common, primary, replica = _cnf(version, clone_plugin)
     return Flavor(
         name="mysql",
         version=version,
@@ -132,8 +159,6 @@ def mysql_flavor(version: str) -> Flavor:
         client_binary="mysql",
         admin_binary="mysqladmin",
         install_db_binary="",
-        backup_grants=BACKUP_GRANTS,
-        backup_table_grants=BACKUP_TABLE_GRANTS,
         replica_info_gtid_variable="gtid_purged",
         show_replica_status="SHOW REPLICA STATUS",
         io_running_column="Replica_IO_Running",
@@ -182,11 +207,13 @@ def mysql_flavor(version: str) -> Flavor:
         init_accounts=init_accounts(
             root_extra="",
             replication_require=" REQUIRE SSL",
-            backup_grants=BACKUP_GRANTS,
-            backup_table_grants=BACKUP_TABLE_GRANTS,
+            backup_grants=tool["backup_grants"],
+            backup_table_grants=tool["backup_table_grants"],
+            backup_host="%" if clone_plugin else "localhost",
+            backup_require=" REQUIRE SSL" if clone_plugin else "",
         ),
         common_cnf=common,
         primary_cnf=primary,
         replica_cnf=replica,
-        **_backup_tool(version),
+        **tool,
     )

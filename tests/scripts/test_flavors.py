@@ -115,8 +115,9 @@ def test_mysql_uses_the_new_binary_log_statements(name: str, version: str) -> No
 
 def test_mysql_84_and_97_take_the_same_statements() -> None:
     lts, newest = get_flavor("mysql", "8.4"), get_flavor("mysql", "9.7")
-    statements = ("change_source", "apply_gtid_position", "init_accounts", "show_replica_status",
-                  "start_replica", "stop_replica", "reset_replica_all", "enforce_read_only")  # fmt: skip
+    # init_accounts differs only in the backup account (XtraBackup on the socket, the CLONE donor over TLS).
+    statements = ("change_source", "apply_gtid_position", "show_replica_status", "start_replica",
+                  "stop_replica", "reset_replica_all", "enforce_read_only")  # fmt: skip
     assert {name: getattr(lts, name) for name in statements} == {
         name: getattr(newest, name) for name in statements
     }
@@ -129,6 +130,14 @@ def test_mysql_97_is_seeded_by_the_clone_plugin_not_a_backup_tool() -> None:
     assert flavor.seeding == "clone-plugin"
     assert (flavor.backup_binary, flavor.stream_binary, flavor.backup_checkpoints_file) == ("", "", "")
     assert sourced("mysql", "9.7")["SEEDING"] == "clone-plugin"
+    assert "plugin_load_add = mysql_clone.so" in flavor.common_cnf
+    assert "mysql_clone" not in get_flavor("mysql", "8.4").common_cnf
+    for part in (
+        "SET GLOBAL clone_valid_donor_list = {{DONOR_ADDRESS}};",
+        "CLONE INSTANCE FROM {{BACKUP_USER}}@{{DONOR_HOST}}:{{DONOR_PORT}}",
+        "DATA DIRECTORY = {{DATA_DIRECTORY}} REQUIRE SSL;",
+    ):
+        assert part in flavor.clone_instance
 
 
 @pytest.mark.parametrize(("name", "version"), MYSQL)
@@ -211,7 +220,13 @@ def test_accounts_have_least_privilege(name: str, version: str) -> None:
     replication = [(what, on) for what, on, to in grants if to == "{{REPLICATION_USER}}@`%`"]
     assert replication == [("REPLICATION SLAVE", "*.*")]
     backup_targets = {to for what, on, to in grants if "BACKUP_USER" in to}
-    assert backup_targets == {"{{BACKUP_USER}}@`localhost`"}  # the backup account exists on the socket only
+    if get_flavor(name, version).seeding == "clone-plugin":
+        # The CLONE donor is reached over the network, with TLS only, and may do nothing but BACKUP_ADMIN.
+        assert backup_targets == {"{{BACKUP_USER}}@`%`"}
+        assert [(what, on) for what, on, to in grants if "BACKUP_USER" in to] == [("BACKUP_ADMIN", "*.*")]
+        assert "{{BACKUP_USER}}@`%` IDENTIFIED BY {{BACKUP_PASSWORD}} REQUIRE SSL;" in accounts
+    else:
+        assert backup_targets == {"{{BACKUP_USER}}@`localhost`"}  # the backup tool uses the socket only
     assert "ALL" not in " ".join(what for what, on, to in grants if "BACKUP_USER" in to)
     # Passwords are placeholders, filled by the scripts as quoted literals; never empty.
     assert "IDENTIFIED BY ''" not in accounts

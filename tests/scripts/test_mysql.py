@@ -1,19 +1,23 @@
 """The MySQL 9.7 path of the container scripts against a real mysqld 9.7 (inside its image's root filesystem):
-initialisation, accounts, read-only replicas, and replication configured by the sidecar over TLS.
+initialisation, accounts, read-only replicas, replication configured by the sidecar over TLS, and seeding a
+replica with the CLONE plugin.
 
-MySQL 9.7 replicas are to be seeded by the server's CLONE plugin, which the scripts do not do yet (clone.sh
-streams a backup tool's output, and no backup tool exists for 9.x). Until then this module seeds the replica
-as a clone would leave it: a copy of the primary's datadir taken while that server was shut down, without
-auto.cnf, with the primary's gtid_executed recorded next to it for the sidecar (clone-gtid-position).
-Everything after that (init-config, server.sh, sidecar.sh, probe.sh) is the real scripts.
+MySQL 9.7 replicas are seeded by the server's CLONE plugin, which clone.sh does not do yet (it streams a
+backup tool's output, and no backup tool exists for 9.x). So mysql-1 is seeded as a clone would leave it (a
+copy of the primary's datadir taken while that server was shut down, without auto.cnf, the primary's
+gtid_executed in clone-gtid-position), and mysql-2 is cloned from mysql-1 by the flavor's CLONE INSTANCE
+statement run the way the design runs it (`clone_with_the_plugin`: a private recipient server, DATA
+DIRECTORY, an atomic move). Everything else (init-config, server, sidecar, probe) is the real scripts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
+from typing import Any
 
 import pymysql
 import pytest
@@ -68,36 +72,43 @@ def ids(pod: Pod) -> list[int]:
 
 def test_primary_is_initialised_with_exactly_the_cluster_accounts(cluster: Cluster) -> None:
     accounts = set(cluster.primary.sql("SELECT User, Host FROM mysql.user WHERE User NOT LIKE 'mysql.%'"))
-    assert accounts == {("root", "localhost"), ("root", "%"), ("replicator", "%"), ("backup", "localhost")}
+    # The backup account is the CLONE donor's: reached over the network (TLS only), BACKUP_ADMIN only.
+    assert accounts == {("root", "localhost"), ("root", "%"), ("replicator", "%"), ("backup", "%")}
     plugins = {row[0] for row in cluster.primary.sql("SELECT DISTINCT plugin FROM mysql.user")}
     assert plugins == {"caching_sha2_password"}  # 9.x has no mysql_native_password
-    assert cluster.primary.sql("SELECT ssl_type FROM mysql.user WHERE User = 'replicator'") == [("ANY",)]
+    required = cluster.primary.sql(
+        "SELECT User, ssl_type FROM mysql.user WHERE User IN ('replicator', 'backup')"
+    )
+    assert set(required) == {("replicator", "ANY"), ("backup", "ANY")}
+    grants = cluster.primary.sql("SHOW GRANTS FOR 'backup'@'%'")
+    assert grants == [("GRANT USAGE ON *.* TO `backup`@`%`",), ("GRANT BACKUP_ADMIN ON *.* TO `backup`@`%`",)]
     assert "init: datadir complete" in cluster.primary.log("server")
     assert not (cluster.primary.data_root / ".init-tmp").exists()
+
+
+def tls_login(pod: Pod, user: str, password: str, **options: Any) -> tuple[str, str]:
+    """(CURRENT_USER(), the session's TLS cipher) of a TCP login with PyMySQL `options`."""
+    login = {"host": "127.0.0.1", "port": pod.port, "user": user, "password": password, "connect_timeout": 10}
+    with contextlib.closing(pymysql.connect(**login, **options)) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT CURRENT_USER(), VARIABLE_VALUE FROM performance_schema.session_status "
+            "WHERE VARIABLE_NAME = 'Ssl_cipher'"
+        )
+        row = cursor.fetchone()
+        assert row is not None
+        return (str(row[0]), str(row[1]))
 
 
 def test_every_account_works_with_its_password(cluster: Cluster) -> None:
     primary, passwords = cluster.primary, cluster.passwords
     assert primary.sql("SELECT CURRENT_USER()", via="tcp") == [("root@%",)]
-    assert primary.sql("SELECT CURRENT_USER()", user="backup", password=passwords.backup) == [
-        ("backup@localhost",)
-    ]
-    # REQUIRE SSL: the replication account is refused in plain text, accepted over TLS.
-    plain = {
-        "host": "127.0.0.1",
-        "port": primary.port,
-        "user": "replicator",
-        "password": passwords.replication,
-    }
-    with pytest.raises(pymysql.err.OperationalError) as refused:
-        pymysql.connect(**plain, ssl_disabled=True, connect_timeout=10).close()
-    assert refused.value.args[0] == 1045
-    with (
-        contextlib.closing(pymysql.connect(**plain, ssl={}, connect_timeout=10)) as tls,
-        tls.cursor() as cursor,
-    ):
-        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-        assert cursor.fetchone()[1] != ""
+    # REQUIRE SSL: the replication and clone accounts are refused in plain text and accepted over TLS.
+    for user, password in (("replicator", passwords.replication), ("backup", passwords.backup)):
+        with pytest.raises(pymysql.err.OperationalError) as refused:
+            tls_login(primary, user, password, ssl_disabled=True)
+        assert refused.value.args[0] == 1045
+        current, cipher = tls_login(primary, user, password, ssl={})
+        assert (current, bool(cipher)) == (f"{user}@%", True)
 
 
 def test_replica_replicates_over_tls_from_the_clone_position(cluster: Cluster) -> None:
@@ -149,3 +160,79 @@ def test_no_password_in_any_command_line_or_log(cluster: Cluster, watch: Command
     logs = cluster.logs()
     for secret in cluster.passwords.all():
         assert secret not in logs
+
+
+def render(template: str, literal: Any, **values: str) -> str:
+    """The flavor's SQL template with {{NAME}} replaced by a quoted literal (ints stay numbers)."""
+    for name, value in values.items():
+        template = template.replace("{{" + name + "}}", value if value.isdigit() else literal(value))
+    assert "{{" not in template, template
+    return template
+
+
+def clone_with_the_plugin(cluster: Cluster, pod: Pod, donor: Pod) -> None:
+    """Seeds `pod` from `donor` the way the CLONE design does (clone.sh does not yet): a private server on a
+    scratch datadir under .clone-tmp runs the flavor's CLONE INSTANCE into .clone-tmp/data (no restart),
+    shuts down, and the finished copy is moved into place."""
+    flavor, work, conf = cluster.flavor, pod.data_root / ".clone-tmp", pod.conf_dir / "my.cnf"
+    work.mkdir(mode=0o750)
+    shutil.chown(work, cluster.uid, cluster.gid)
+    scratch, socket = work / "recipient", pod.run_dir / "clone.sock"
+    initialised = cluster.run(
+        flavor.server_binary, f"--defaults-file={conf}", f"--datadir={scratch}", "--initialize-insecure",
+        timeout=120,
+    )  # fmt: skip
+    assert initialised.returncode == 0, initialised.stderr
+    command = [*cluster.prefix, flavor.server_binary, f"--defaults-file={conf}", f"--datadir={scratch}",
+               "--skip-networking", "--skip-log-bin", f"--socket={socket}",
+               f"--pid-file={pod.run_dir}/clone.pid"]  # fmt: skip
+    with (pod.log_dir / "clone-server.log").open("w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    cluster._processes.append(server)
+
+    def connect() -> pymysql.Connection[Any]:
+        return pymysql.connect(unix_socket=str(socket), user="root", autocommit=True)
+
+    try:
+        with contextlib.closing(wait_until(connect, 60, what="the recipient's private server")) as conn:
+            sql = render(
+                flavor.clone_instance, conn.escape, DONOR_ADDRESS=f"127.0.0.1:{donor.port}",
+                BACKUP_USER="backup", DONOR_HOST="127.0.0.1", DONOR_PORT=str(donor.port),
+                BACKUP_PASSWORD=cluster.passwords.backup, DATA_DIRECTORY=str(work / "data"),
+            )  # fmt: skip
+            with conn.cursor() as cursor:
+                for statement in sql.split(";\n"):
+                    cursor.execute(statement)
+                cursor.execute("SHUTDOWN")
+        server.wait(60)
+    finally:
+        Pod._signal(server, signal.SIGKILL, 10)
+    assert not (work / "data" / "auto.cnf").exists(), "a clone must not carry the donor's server_uuid"
+    (work / "data").rename(pod.data_dir)
+    shutil.rmtree(work)
+
+
+def test_clone_plugin_seeds_a_replica_from_a_replica(cluster: Cluster) -> None:
+    """CLONE from mysql-1 (a replica) into mysql-2 with DATA DIRECTORY: the donor's data and GTID state
+    arrive, the copy gets its own server_uuid, and the sidecar points it at the primary, where replication
+    continues exactly (SOURCE_AUTO_POSITION) from the cloned GTID set."""
+    primary, donor = cluster.primary, cluster.pod(1)
+    wait_until(lambda: ids(donor) == ids(primary), 30, what="the donor to have caught up")
+    pod = cluster.add_replica(start=False)
+    assert pod.run_script("init-config.sh").returncode == 0
+    clone_with_the_plugin(cluster, pod, donor)
+    primary.sql("INSERT INTO app.t VALUES (5)")  # after the clone: arrives by replication, exactly once
+    pod.start(init=False, timeout=90)
+    wait_until(lambda: ids(pod) == ids(primary), 30, what="mysql-2 to hold the primary's rows")
+    assert pod.sql("CHECKSUM TABLE app.t") == primary.sql("CHECKSUM TABLE app.t")
+    status = pod.replica_status()
+    assert (status["Source_Port"], status["Auto_Position"], status["Source_SSL_Allowed"]) == (
+        primary.port, 1, "Yes",
+    )  # fmt: skip
+    assert (status["Last_SQL_Errno"], status["Last_IO_Errno"]) == (0, 0)
+    assert len({p.sql("SELECT @@server_uuid")[0][0] for p in cluster.pods}) == 3
+    # A clone of a replica carries its replication metadata (8.0.19+): here the donor's source, the primary,
+    # so the sidecar only starts it (a clone of a differently configured replica would be re-pointed).
+    assert f"configured for 127.0.0.1:{primary.port} but not running" in pod.log("sidecar")
+    assert pod.sql("SELECT @@global.read_only, @@global.super_read_only") == [(1, 1)]
+    pod.wait_ready(30)
