@@ -2,19 +2,17 @@
 initialisation, accounts, read-only replicas, replication configured by the sidecar over TLS, and seeding a
 replica with the CLONE plugin.
 
-MySQL 9.7 replicas are seeded by the server's CLONE plugin, which clone.sh does not do yet (it streams a
-backup tool's output, and no backup tool exists for 9.x). So mysql-1 is seeded as a clone would leave it (a
-copy of the primary's datadir taken while that server was shut down, without auto.cnf, the primary's
-gtid_executed in clone-gtid-position), and mysql-2 is cloned from mysql-1 by the flavor's CLONE INSTANCE
-statement run the way the design runs it (`clone_with_the_plugin`: a private recipient server, DATA
-DIRECTORY, an atomic move). Everything else (init-config, server, sidecar, probe) is the real scripts.
+clone.sh does not seed MySQL 9.7 yet (it streams a backup tool's output, and no backup tool exists for 9.x;
+clone-plugin.sh does the CLONE, and clone.sh is to call it once it has chosen the donor). So mysql-1 is seeded
+as a clone would leave it (a copy of the primary's datadir taken while that server was shut down, without
+auto.cnf, the primary's gtid_executed in clone-gtid-position), and mysql-2 is cloned from mysql-1 by the real
+clone-plugin.sh. Everything else (init-config, server, sidecar, probe) is the real scripts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -162,56 +160,6 @@ def test_no_password_in_any_command_line_or_log(cluster: Cluster, watch: Command
         assert secret not in logs
 
 
-def render(template: str, literal: Any, **values: str) -> str:
-    """The flavor's SQL template with {{NAME}} replaced by a quoted literal (ints stay numbers)."""
-    for name, value in values.items():
-        template = template.replace("{{" + name + "}}", value if value.isdigit() else literal(value))
-    assert "{{" not in template, template
-    return template
-
-
-def clone_with_the_plugin(cluster: Cluster, pod: Pod, donor: Pod) -> None:
-    """Seeds `pod` from `donor` the way the CLONE design does (clone.sh does not yet): a private server on a
-    scratch datadir under .clone-tmp runs the flavor's CLONE INSTANCE into .clone-tmp/data (no restart),
-    shuts down, and the finished copy is moved into place."""
-    flavor, work, conf = cluster.flavor, pod.data_root / ".clone-tmp", pod.conf_dir / "my.cnf"
-    work.mkdir(mode=0o750)
-    shutil.chown(work, cluster.uid, cluster.gid)
-    scratch, socket = work / "recipient", pod.run_dir / "clone.sock"
-    initialised = cluster.run(
-        flavor.server_binary, f"--defaults-file={conf}", f"--datadir={scratch}", "--initialize-insecure",
-        timeout=120,
-    )  # fmt: skip
-    assert initialised.returncode == 0, initialised.stderr
-    command = [*cluster.prefix, flavor.server_binary, f"--defaults-file={conf}", f"--datadir={scratch}",
-               "--skip-networking", "--skip-log-bin", f"--socket={socket}",
-               f"--pid-file={pod.run_dir}/clone.pid"]  # fmt: skip
-    with (pod.log_dir / "clone-server.log").open("w") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
-    cluster._processes.append(server)
-
-    def connect() -> pymysql.Connection[Any]:
-        return pymysql.connect(unix_socket=str(socket), user="root", autocommit=True)
-
-    try:
-        with contextlib.closing(wait_until(connect, 60, what="the recipient's private server")) as conn:
-            sql = render(
-                flavor.clone_instance, conn.escape, DONOR_ADDRESS=f"127.0.0.1:{donor.port}",
-                BACKUP_USER="backup", DONOR_HOST="127.0.0.1", DONOR_PORT=str(donor.port),
-                BACKUP_PASSWORD=cluster.passwords.backup, DATA_DIRECTORY=str(work / "data"),
-            )  # fmt: skip
-            with conn.cursor() as cursor:
-                for statement in sql.split(";\n"):
-                    cursor.execute(statement)
-                cursor.execute("SHUTDOWN")
-        server.wait(60)
-    finally:
-        Pod._signal(server, signal.SIGKILL, 10)
-    assert not (work / "data" / "auto.cnf").exists(), "a clone must not carry the donor's server_uuid"
-    (work / "data").rename(pod.data_dir)
-    shutil.rmtree(work)
-
-
 def test_clone_plugin_seeds_a_replica_from_a_replica(cluster: Cluster) -> None:
     """CLONE from mysql-1 (a replica) into mysql-2 with DATA DIRECTORY: the donor's data and GTID state
     arrive, the copy gets its own server_uuid, and the sidecar points it at the primary, where replication
@@ -220,7 +168,17 @@ def test_clone_plugin_seeds_a_replica_from_a_replica(cluster: Cluster) -> None:
     wait_until(lambda: ids(donor) == ids(primary), 30, what="the donor to have caught up")
     pod = cluster.add_replica(start=False)
     assert pod.run_script("init-config.sh").returncode == 0
-    clone_with_the_plugin(cluster, pod, donor)
+    with CommandLineWatch(cluster.passwords.all()) as watch:
+        result = pod.run_script("clone-plugin.sh", "127.0.0.1", str(donor.port))
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"complete after 1 attempt(s): {pod.data_dir} is a clone of 127.0.0.1:{donor.port}" in result.stderr
+    )
+    assert {"mysqld", "clone-plugin.sh"} <= watch.seen
+    assert watch.leaks == []
+    assert not (pod.data_dir / "auto.cnf").exists(), "a clone must not carry the donor's server_uuid"
+    assert not (pod.data_root / ".clone-tmp").exists()
+    assert not (pod.data_root / "clone-gtid-position").exists()  # the GTID state came with the data
     primary.sql("INSERT INTO app.t VALUES (5)")  # after the clone: arrives by replication, exactly once
     pod.start(init=False, timeout=90)
     wait_until(lambda: ids(pod) == ids(primary), 30, what="mysql-2 to hold the primary's rows")
@@ -236,3 +194,24 @@ def test_clone_plugin_seeds_a_replica_from_a_replica(cluster: Cluster) -> None:
     assert f"configured for 127.0.0.1:{primary.port} but not running" in pod.log("sidecar")
     assert pod.sql("SELECT @@global.read_only, @@global.super_read_only") == [(1, 1)]
     pod.wait_ready(30)
+
+
+def test_clone_plugin_failures_are_retried_then_fail_loudly_without_a_secret(cluster: Cluster) -> None:
+    pod = cluster.replace_pod(2)  # an empty volume again
+    assert pod.run_script("init-config.sh").returncode == 0
+    wrong = "Wrong-backup-pw END-WRONG"
+    result = pod.run_script(
+        "clone-plugin.sh", "127.0.0.1", str(cluster.primary.port),
+        env={"MYSQL_BACKUP_PASSWORD": wrong, "CLONE_RETRIES": "2", "CLONE_RETRY_DELAY": "0"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    donor = f"donor 127.0.0.1:{cluster.primary.port}"
+    assert f"{donor} refused the clone: ERROR 3862" in result.stderr, (
+        result.stderr
+    )  # the donor's 1045, inside
+    assert "Access denied for user 'backup'" in result.stderr
+    assert f"{donor} refused the clone" in result.stderr
+    assert "retry 1/2 in 0s" in result.stderr
+    assert "giving up after 2 attempts" in result.stderr
+    assert wrong not in result.stderr + pod.logs()
+    assert not pod.data_dir.exists()
