@@ -1,19 +1,14 @@
 """The MySQL 9.7 path of the container scripts against a real mysqld 9.7 (inside its image's root filesystem):
-initialisation, accounts, read-only replicas, replication configured by the sidecar over TLS, and seeding a
-replica with the CLONE plugin.
+initialisation, accounts, replicas seeded by the CLONE plugin (clone.sh hands over to clone-plugin.sh),
+read-only replicas, replication configured by the sidecar over TLS, restarts, refused clones.
 
-clone.sh does not seed MySQL 9.7 yet (it streams a backup tool's output, and no backup tool exists for 9.x;
-clone-plugin.sh does the CLONE, and clone.sh is to call it once it has chosen the donor). So mysql-1 is seeded
-as a clone would leave it (a copy of the primary's datadir taken while that server was shut down, without
-auto.cnf, the primary's gtid_executed in clone-gtid-position), and mysql-2 is cloned from mysql-1 by the real
-clone-plugin.sh. Everything else (init-config, server, sidecar, probe) is the real scripts.
+One cluster for the module: mysql-0 initialises, mysql-1 clones the primary, mysql-2 (added by a later test)
+clones the replica mysql-1. A watch samples every process's command line the whole time.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,23 +27,6 @@ def watch() -> Iterator[CommandLineWatch]:
         yield running
 
 
-def seed_like_a_clone(cluster: Cluster, replica: Pod) -> str:
-    """Copies the primary's datadir (server shut down) to the replica's volume; returns its GTID set."""
-    primary = cluster.primary
-    gtid = str(primary.sql("SELECT @@global.gtid_executed")[0][0]).replace("\n", "")
-    primary.stop_server()
-    try:
-        subprocess.run(["cp", "-a", str(primary.data_dir), str(replica.data_dir)], check=True)
-    finally:
-        primary.start_server()
-    (replica.data_dir / "auto.cnf").unlink()
-    position = replica.data_root / "clone-gtid-position"
-    position.write_text(f"# seeded by tests/scripts/test_mysql.py\ngtid={gtid}\n")
-    shutil.chown(position, cluster.uid, cluster.gid)
-    primary.wait_ready(60)
-    return gtid
-
-
 @pytest.fixture(scope="module")
 def cluster(watch: CommandLineWatch) -> Iterator[Cluster]:
     with Cluster(get_flavor("mysql", "9.7")) as built:
@@ -56,11 +34,10 @@ def cluster(watch: CommandLineWatch) -> Iterator[Cluster]:
         built.primary.sql("CREATE DATABASE app")
         built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
         built.primary.sql("INSERT INTO app.t VALUES (1)")
-        replica = built.add_replica(start=False)
-        assert replica.run_script("init-config.sh").returncode == 0
-        seed_like_a_clone(built, replica)
-        built.primary.sql("INSERT INTO app.t VALUES (2)")  # after the seed: arrives by replication
-        replica.start(init=False, timeout=90)
+        built.add_replica(
+            timeout=90
+        )  # mysql-1: init-config, clone (CLONE plugin) from mysql-0, server, sidecar
+        built.primary.sql("INSERT INTO app.t VALUES (2)")  # after the clone: arrives by replication
         yield built
 
 
@@ -109,7 +86,16 @@ def test_every_account_works_with_its_password(cluster: Cluster) -> None:
         assert (current, bool(cipher)) == (f"{user}@%", True)
 
 
-def test_replica_replicates_over_tls_from_the_clone_position(cluster: Cluster) -> None:
+def test_first_replica_cloned_the_primary_with_the_clone_plugin(cluster: Cluster) -> None:
+    replica = cluster.pod(1)
+    clone_log = replica.log("clone")
+    assert f"cloning mysql-1 from 127.0.0.1:{cluster.primary.port} with the CLONE plugin" in clone_log
+    assert "complete after 1 attempt(s)" in clone_log
+    for leftover in (".clone-tmp", "clone-gtid-position"):  # the GTID state came with the data
+        assert not (replica.data_root / leftover).exists()
+
+
+def test_replica_replicates_over_tls_from_the_cloned_gtid_set(cluster: Cluster) -> None:
     primary, replica = cluster.primary, cluster.pod(1)
     wait_until(lambda: ids(replica) == [1, 2], 30, what="rows 1 and 2 on the replica")
     primary.sql("INSERT INTO app.t VALUES (3)")
@@ -118,15 +104,14 @@ def test_replica_replicates_over_tls_from_the_clone_position(cluster: Cluster) -
     assert (status["Source_Host"], status["Source_Port"]) == ("127.0.0.1", primary.port)
     assert (status["Auto_Position"], status["Source_SSL_Allowed"]) == (1, "Yes")
     assert (status["Replica_IO_Running"], status["Replica_SQL_Running"]) == ("Yes", "Yes")
-    sidecar = replica.log("sidecar")
-    assert "applying the clone's GTID position" in sidecar
-    assert not (replica.data_root / "clone-gtid-position").exists()
+    # A clone of the primary carries no replication metadata: the sidecar points it at the primary.
+    assert f"no source configured; pointing at 127.0.0.1:{primary.port}" in replica.log("sidecar")
 
 
 def test_identities_are_unique(cluster: Cluster) -> None:
     rows = [pod.sql("SELECT @@server_id, @@server_uuid")[0] for pod in cluster.pods]
     assert [row[0] for row in rows] == [100, 101]
-    assert rows[0][1] != rows[1][1], "the replica regenerated its server_uuid (auto.cnf removed)"
+    assert rows[0][1] != rows[1][1], "the clone generated its own server_uuid (auto.cnf is not cloned)"
 
 
 def test_replica_is_super_read_only_and_ready(cluster: Cluster) -> None:
@@ -155,6 +140,7 @@ def test_replica_resumes_after_a_server_restart(cluster: Cluster) -> None:
 def test_no_password_in_any_command_line_or_log(cluster: Cluster, watch: CommandLineWatch) -> None:
     assert watch.leaks == []
     assert {"mysqld", "mysql", "socat"} <= watch.seen
+    assert {"clone.sh", "clone-plugin.sh", "server.sh", "sidecar.sh"} <= watch.seen
     logs = cluster.logs()
     for secret in cluster.passwords.all():
         assert secret not in logs
@@ -167,18 +153,11 @@ def test_clone_plugin_seeds_a_replica_from_a_replica(cluster: Cluster) -> None:
     primary, donor = cluster.primary, cluster.pod(1)
     wait_until(lambda: ids(donor) == ids(primary), 30, what="the donor to have caught up")
     pod = cluster.add_replica(start=False)
-    assert pod.run_script("init-config.sh").returncode == 0
-    with CommandLineWatch(cluster.passwords.all()) as watch:
-        result = pod.run_script("clone-plugin.sh", "127.0.0.1", str(donor.port))
-    assert result.returncode == 0, result.stderr
-    assert (
-        f"complete after 1 attempt(s): {pod.data_dir} is a clone of 127.0.0.1:{donor.port}" in result.stderr
+    pod.init()  # init-config, then clone.sh: mysql-2 clones its predecessor mysql-1
+    assert f"complete after 1 attempt(s): {pod.data_dir} is a clone of 127.0.0.1:{donor.port}" in pod.log(
+        "clone"
     )
-    assert {"mysqld", "clone-plugin.sh"} <= watch.seen
-    assert watch.leaks == []
-    assert not (pod.data_dir / "auto.cnf").exists(), "a clone must not carry the donor's server_uuid"
     assert not (pod.data_root / ".clone-tmp").exists()
-    assert not (pod.data_root / "clone-gtid-position").exists()  # the GTID state came with the data
     primary.sql("INSERT INTO app.t VALUES (5)")  # after the clone: arrives by replication, exactly once
     pod.start(init=False, timeout=90)
     wait_until(lambda: ids(pod) == ids(primary), 30, what="mysql-2 to hold the primary's rows")
@@ -201,14 +180,13 @@ def test_clone_plugin_failures_are_retried_then_fail_loudly_without_a_secret(clu
     assert pod.run_script("init-config.sh").returncode == 0
     wrong = "Wrong-backup-pw END-WRONG"
     result = pod.run_script(
-        "clone-plugin.sh", "127.0.0.1", str(cluster.primary.port),
-        env={"MYSQL_BACKUP_PASSWORD": wrong, "CLONE_RETRIES": "2", "CLONE_RETRY_DELAY": "0"},
+        "clone.sh", env={"MYSQL_BACKUP_PASSWORD": wrong, "CLONE_RETRIES": "2", "CLONE_RETRY_DELAY": "0",
+                         "PEER_MYSQL_PORT": str(cluster.primary.port)},
     )  # fmt: skip
     assert result.returncode == 1
     donor = f"donor 127.0.0.1:{cluster.primary.port}"
-    assert f"{donor} refused the clone: ERROR 3862" in result.stderr, (
-        result.stderr
-    )  # the donor's 1045, inside
+    # ERROR 3862 (Clone Donor Error) wraps the donor's 1045.
+    assert f"{donor} refused the clone: ERROR 3862" in result.stderr, result.stderr
     assert "Access denied for user 'backup'" in result.stderr
     assert f"{donor} refused the clone" in result.stderr
     assert "retry 1/2 in 0s" in result.stderr

@@ -257,6 +257,7 @@ class Pod:
         if ordinal > 0:
             self.env["PRIMARY_PORT"] = str(cluster.pods[0].port)
             self.env["PEER_CLONE_PORT"] = str(cluster.pods[ordinal - 1].clone_port)
+            self.env["PEER_MYSQL_PORT"] = str(cluster.pods[ordinal - 1].port)
         self.env.update(cluster.extra_env)
         self.server: subprocess.Popen[bytes] | None = None
         self.sidecar: subprocess.Popen[bytes] | None = None

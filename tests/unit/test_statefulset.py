@@ -223,6 +223,28 @@ def test_only_label_pod_gets_an_api_token_and_it_gets_no_data(deploy: Deploy) ->
     assert projected[1]["configMap"]["name"] == "kube-root-ca.crt"
 
 
+@pytest.mark.parametrize(
+    ("args", "seeded_by_plugin"),
+    [
+        (MySQLClusterArgs(version="9.7"), True),
+        (MySQLClusterArgs(), False),
+        (MySQLClusterArgs(flavor="mariadb"), False),
+    ],
+)
+def test_clone_container_logs_in_only_when_the_clone_plugin_seeds(
+    deploy: Deploy, args: MySQLClusterArgs, seeded_by_plugin: bool
+) -> None:
+    """The CLONE plugin's recipient logs in to the donor (backup account) and runs a private server with the
+    pod's my.cnf; a streamed backup needs neither."""
+    clone = deploy(args).container("clone")
+    env, mounts = env_of(clone), mounts_of(clone)
+    assert ("MYSQL_BACKUP_PASSWORD" in env) is seeded_by_plugin
+    assert (mounts.get("/etc/mysql/conf.d") == ("server-conf", True)) is seeded_by_plugin
+    if seeded_by_plugin:
+        assert env["MYSQL_BACKUP_PASSWORD"]["secretKeyRef"]["key"] == "backup-password"
+    assert "PEER_MYSQL_PORT" not in env  # test-only override
+
+
 def test_service_links_cannot_shadow_the_contract_environment(deploy: Deploy) -> None:
     assert deploy(MySQLClusterArgs()).pod_spec()["enableServiceLinks"] is False
 
