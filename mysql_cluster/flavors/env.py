@@ -34,6 +34,7 @@ def flavor_env(flavor: Flavor) -> str:
         ("AUTO_POSITION_VALUE", flavor.auto_position_value, ""),
         ("LAST_IO_ERRNO_COLUMN", flavor.last_io_errno_column, ""),
         ("LAST_IO_ERROR_COLUMN", flavor.last_io_error_column, ""),
+        ("SOURCE_PURGED_ERRNO", flavor.source_purged_errno, "IO error: the source purged needed binlogs"),
         ("LAST_SQL_ERRNO_COLUMN", flavor.last_sql_errno_column, ""),
         ("LAST_SQL_ERROR_COLUMN", flavor.last_sql_error_column, ""),
         ("READ_ONLY_VARIABLES", " ".join(flavor.read_only_variables), "all ON on a replica"),

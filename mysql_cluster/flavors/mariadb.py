@@ -102,6 +102,7 @@ def mariadb_flavor(version: str) -> Flavor:
         auto_position_column="Using_Gtid",
         auto_position_value="Slave_Pos",
         last_io_errno_column="Last_IO_Errno",
+        source_purged_errno="1236",  # ER_MASTER_FATAL_ERROR_READING_BINLOG
         last_io_error_column="Last_IO_Error",
         last_sql_errno_column="Last_SQL_Errno",
         last_sql_error_column="Last_SQL_Error",

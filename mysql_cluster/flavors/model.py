@@ -93,7 +93,10 @@ class Flavor:
     auto_position_value: str
     """Value of `auto_position_column` when it is on ("1" or "Slave_Pos")."""
     last_io_errno_column: str
-    """Status column with the last receiver error number (1236: the source purged needed binlogs)."""
+    """Status column with the last receiver error number (see `source_purged_errno`)."""
+    source_purged_errno: str
+    """The receiver's error number when the source purged binary logs the replica needs: 1236 on MariaDB;
+    MySQL 8.0+ wraps the source's 1236 in 13114 (checked against mysqld 9.7)."""
     last_io_error_column: str
     """Status column with the last receiver error message."""
     last_sql_errno_column: str

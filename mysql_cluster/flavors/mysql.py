@@ -170,6 +170,7 @@ def mysql_flavor(version: str) -> Flavor:
         auto_position_column="Auto_Position",
         auto_position_value="1",
         last_io_errno_column="Last_IO_Errno",
+        source_purged_errno="13114",  # ER_SERVER_SOURCE_FATAL_ERROR_READING_BINLOG ("fatal error 1236")
         last_io_error_column="Last_IO_Error",
         last_sql_errno_column="Last_SQL_Errno",
         last_sql_error_column="Last_SQL_Error",

@@ -8,7 +8,7 @@
 #    replication again when the server restarted underneath it (also within seconds), leaves a
 #    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
 #    replica is not ready meanwhile), logs replication state changes, and says how to re-clone a
-#    replica whose primary purged the binary logs it needs (error 1236).
+#    replica whose primary purged the binary logs it needs (SOURCE_PURGED_ERRNO: 1236, MySQL 13114).
 # SIGTERM/SIGINT stop the listener and exit 0.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -159,7 +159,7 @@ last_stop_notice=
 last_state=
 last_advice=
 
-watch_replication() { # logs state changes; explains error 1236 (stale data) once per occurrence
+watch_replication() { # logs state changes; explains purged-binlog errors (stale data) once per occurrence
   local status io sql lag io_errno io_error sql_errno sql_error state
   status=$(query_vertical "$root" "$SQL_SHOW_REPLICA_STATUS" 2>/dev/null) || return 0
   io=$(field "$status" "$IO_RUNNING_COLUMN") || io=unconfigured
@@ -191,9 +191,9 @@ watch_replication() { # logs state changes; explains error 1236 (stale data) onc
   else
     last_stop_notice=
   fi
-  if [[ $io_errno == 1236 && $last_advice != "$io_error" ]]; then
+  if [[ $io_errno == "$SOURCE_PURGED_ERRNO" && $last_advice != "$io_error" ]]; then
     log "replication: STALE DATA: the primary no longer has the binary logs this replica needs (error" \
-      "1236). It cannot catch up and must be cloned again: delete this pod's PersistentVolumeClaim and" \
+      "$io_errno). It cannot catch up and must be cloned again: delete this pod's PersistentVolumeClaim and" \
       "then the pod (kubectl -n ${POD_NAMESPACE:-<namespace>} delete pvc" \
       "${DATA_CLAIM_TEMPLATE:-<volumeClaimTemplate>}-$POD_NAME; kubectl -n ${POD_NAMESPACE:-<namespace>}" \
       "delete pod $POD_NAME); it comes back empty and clones from ordinal $((ORDINAL - 1))." \

@@ -13,9 +13,17 @@ from tests.support.pods import Cluster
 REQUIRED_TOOLS = ("mariadbd", "mariadb", "mariadb-admin", "mariadb-install-db", "mariadb-backup", "mbstream",
                   "socat", "setpriv", "openssl", "unshare", "chroot")  # fmt: skip
 
-SCRIPT_FLAVORS = [("mariadb", "10.11"), ("mariadb", "11.8")]
+MARIADB_FLAVORS = [("mariadb", "10.11"), ("mariadb", "11.8")]
+SCRIPT_FLAVORS = [*MARIADB_FLAVORS, ("mysql", "9.7")]
 """Every flavor the container scripts are tested against with real servers: 10.11 from this host, the
-others inside their images' root filesystems (tests/support/rootfs.py; `make images-db` builds them)."""
+others inside their images' root filesystems (tests/support/rootfs.py; `make images-db` builds them).
+Modules about mariadb-backup's stream (test_clone, test_replication) run the MariaDB flavors only;
+tests/scripts/test_mysql.py is their MySQL counterpart."""
+
+
+def flavor_id(param: tuple[str, str]) -> str:
+    """Test id of a (name, version) parameter, e.g. mariadb-11.8."""
+    return "-".join(param)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,7 +38,7 @@ def _tools_installed(request: pytest.FixtureRequest) -> None:
         pytest.fail(f"missing on this host: {', '.join(missing)} (run `bash tools/setup-host.sh`)")
 
 
-@pytest.fixture(scope="module", params=SCRIPT_FLAVORS, ids=[f"{n}-{v}" for n, v in SCRIPT_FLAVORS])
+@pytest.fixture(scope="module", params=SCRIPT_FLAVORS, ids=flavor_id)
 def flavor(request: pytest.FixtureRequest) -> Flavor:
     """The flavor a module's cluster runs (each module runs once per flavor)."""
     name, version = request.param

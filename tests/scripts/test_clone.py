@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mysql_cluster.flavors import Flavor
+from mysql_cluster.flavors import Flavor, get_flavor
+from tests.scripts.conftest import MARIADB_FLAVORS, flavor_id
 from tests.support.pods import Cluster, Pod, free_port, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -64,6 +65,13 @@ class FakeDonor:
                     self._stop.wait(hang)
                 except OSError:
                     pass
+
+
+@pytest.fixture(scope="module", params=MARIADB_FLAVORS, ids=flavor_id)
+def flavor(request: pytest.FixtureRequest) -> Flavor:
+    """MariaDB only: the MySQL counterpart of this module is test_mysql.py."""
+    name, version = request.param
+    return get_flavor(name, version)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pymysql
 import pytest
 
-from mysql_cluster.flavors import Flavor
+from mysql_cluster.flavors import Flavor, get_flavor
+from tests.scripts.conftest import MARIADB_FLAVORS, flavor_id
 from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -26,6 +27,13 @@ pytestmark = pytest.mark.scripts
 def watch() -> Iterator[CommandLineWatch]:
     with CommandLineWatch(DEFAULT_PASSWORDS.all()) as running:
         yield running
+
+
+@pytest.fixture(scope="module", params=MARIADB_FLAVORS, ids=flavor_id)
+def flavor(request: pytest.FixtureRequest) -> Flavor:
+    """MariaDB only: the MySQL counterpart of this module is test_mysql.py."""
+    name, version = request.param
+    return get_flavor(name, version)
 
 
 @pytest.fixture(scope="module")
