@@ -58,7 +58,7 @@ start_private_server() { # a fresh scratch datadir with a password-less root@loc
     >"$RUN_DIR/clone-init.log" 2>&1; then
     log "$SERVER_BIN --initialize-insecure failed; its last lines:"
     tail -n 20 "$RUN_DIR/clone-init.log" >&2
-    reason="could not be cloned from: the recipient's scratch datadir did not initialise"
+    reason="was not asked: this pod's scratch datadir did not initialise (its log is above)"
     return 1
   fi
   rm -f "$socket"
@@ -69,7 +69,7 @@ start_private_server() { # a fresh scratch datadir with a password-less root@loc
   until server_answers "$options"; do
     if ! kill -0 "$private_pid" 2>/dev/null || ((waited >= 120)); then
       tail -n 20 "$RUN_DIR/clone-server.log" >&2
-      reason="could not be cloned from: the recipient's private server did not start"
+      reason="was not asked: this pod's private server did not start (its log is above)"
       return 1
     fi
     sleep 1
@@ -81,7 +81,7 @@ clone_once() {
   local sql output
   rm -rf "$work"
   mkdir -m 0750 "$work"
-  start_private_server || return 1
+  start_private_server || { stop_private_server; return 1; }
   sql=$(render_sql "$SQL_CLONE_INSTANCE" \
     DONOR_ADDRESS="$(sql_literal "$donor")" DONOR_HOST="$(sql_literal "$donor_host")" DONOR_PORT="$donor_port" \
     BACKUP_USER="$(sql_literal "$BACKUP_USER")" BACKUP_PASSWORD="$(sql_literal "$MYSQL_BACKUP_PASSWORD")" \

@@ -194,3 +194,11 @@ def test_clone_plugin_failures_are_retried_then_fail_loudly_without_a_secret(clu
     assert "giving up after 2 attempts" in result.stderr
     assert wrong not in result.stderr + pod.logs()
     assert not pod.data_dir.exists()
+    # The failed attempts' work is discarded by the next run, which succeeds with the right password.
+    work = pod.data_root / ".clone-tmp"
+    assert work.is_dir()
+    result = pod.run_script("clone.sh", env={"PEER_MYSQL_PORT": str(cluster.primary.port)})
+    assert result.returncode == 0, result.stderr
+    assert f"discarding {work} left by an interrupted clone; cloning again" in result.stderr
+    assert (pod.data_dir / "mysql").is_dir()
+    assert not work.exists()
