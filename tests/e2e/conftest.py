@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .harness import ARTIFACTS, REPO, Kube, Stack
+from .harness import ARTIFACTS, FLAVOR_NAME, FLAVOR_VERSION, LOCAL_IMAGE, REPO, Kube, Stack
 
 
 def random_provider_available() -> bool:
@@ -101,6 +101,9 @@ def stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
     namespace = f"mc-e2e-{secrets.token_hex(3)}"
     st.config_set("namespace", namespace)
     st.config_set("replicas", "3")
+    for key, value in (("flavor", FLAVOR_NAME), ("version", FLAVOR_VERSION), ("image", LOCAL_IMAGE),
+                       ("backupImage", LOCAL_IMAGE)):  # fmt: skip
+        st.config_set(key, value)  # MYSQL_CLUSTER_E2E_FLAVOR (harness.py); the local stack's by default
     if random_provider_available():
         # Exercise generated passwords (pulumi-random) rather than the local stack's existing Secret.
         st.pulumi("config", "rm", "existingSecret")

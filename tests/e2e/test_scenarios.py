@@ -21,7 +21,7 @@ from typing import Any
 import pymysql
 import pytest
 
-from .harness import CLUSTER_NAME, LOCAL_IMAGE, REPO, Kube, Stack
+from .harness import CLIENT, CLUSTER_NAME, LOCAL_IMAGE, REPO, Kube, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +96,7 @@ def run_client_pod(kube: Kube, stack: Stack, name: str, sql: str) -> str:
                     "name": "client",
                     "image": LOCAL_IMAGE,
                     "imagePullPolicy": "Never",
-                    "command": ["mariadb", "-h", outputs["writeEndpoint"], "-uroot", "-e", sql],
+                    "command": [CLIENT, "-h", outputs["writeEndpoint"], "-uroot", "-e", sql],
                     "env": [
                         {
                             "name": "MYSQL_PWD",
