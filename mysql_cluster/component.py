@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mysql_cluster import configmap, names, policies, secrets, services, statefulset
-from mysql_cluster.config import MySQLClusterArgs
+from mysql_cluster import configmap, names, policies, secrets, server_config, services, statefulset
+from mysql_cluster.config import MySQLClusterArgs, check_namespace
 from mysql_cluster.flavors import get_flavor
 
 
@@ -47,8 +47,10 @@ class MySQLCluster(pulumi.ComponentResource):
         args = args if args is not None else MySQLClusterArgs()
         names.check_cluster_name(name)
         flavor = get_flavor(args.flavor, args.resolved_version)
-        files = configmap.config_files(flavor)
+        custom_cnf = server_config.render(args.server_config)
+        files = configmap.config_files(flavor, custom_cnf)
         namespace_name = args.namespace or name
+        check_namespace(namespace_name, args.create_namespace)
         super().__init__(names.COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Retained volumes are only useful with their namespace and their passwords: keep all three together.
@@ -62,6 +64,7 @@ class MySQLCluster(pulumi.ComponentResource):
                 name, namespace, retain_on_delete=keep_data, opts=child
             )
         config_map = configmap.create_config_map(name, namespace, files, child)
+        state = configmap.create_state_config_map(name, namespace, keep_data, child)
         svc = services.create_services(
             name, namespace, primary_serves_reads=args.primary_serves_reads, opts=child
         )
@@ -69,7 +72,7 @@ class MySQLCluster(pulumi.ComponentResource):
         policies.create_disruption_budget(name, namespace, child)
         # Pods start only once they may label themselves and once their network policy is in place (the clone
         # port serves full backups and must never be open, not even for the first minute).
-        guards: list[pulumi.Resource] = [rbac.role, rbac.binding]
+        guards: list[pulumi.Resource] = [rbac.role, rbac.binding, state]
         if args.network_policy.enabled:
             guards.append(policies.create_network_policy(name, namespace, args.network_policy, child))
         sts = statefulset.create_statefulset(
@@ -81,7 +84,7 @@ class MySQLCluster(pulumi.ComponentResource):
                 namespace_output=namespace,
                 config_map_name=config_map.metadata.name,
                 config_checksum=configmap.checksum(files),
-                server_config_checksum=configmap.server_config_checksum(flavor),
+                server_config_checksum=configmap.server_config_checksum(flavor, custom_cnf),
                 secret_name=credentials.secret_name,
                 service_account_name=rbac.service_account.metadata.name,
                 headless_service_name=svc.headless.metadata.name,

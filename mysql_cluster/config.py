@@ -1,27 +1,25 @@
 """Stack configuration -> validated, typed `MySQLClusterArgs`.
 
 `MySQLClusterArgs` is usable directly from Python; `MySQLClusterArgs.from_config(pulumi.Config())` builds it
-from stack configuration. Either way every value is validated when the object is built, before the component
-declares a single resource, and all problems come together in ONE `ConfigError`, each naming the stack
-configuration key (`storageSize` for field `storage_size`), the value given and what is allowed.
+from stack configuration (read by `stack_config`). Either way every value is validated when the object is
+built, before the component declares a single resource, and all problems come together in ONE `ConfigError`,
+each naming the stack configuration key (`storageSize` for field `storage_size`), the value given (unless it
+was set as a secret) and what is allowed. The bounds themselves, with their reasons, live in `limits`.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
 import pulumi
-from pulumi.runtime import config as runtime_config
 
+from mysql_cluster import limits, server_config, stack_config
 from mysql_cluster.flavors import DEFAULT_FLAVOR, RETIRED_VERSIONS, SUPPORTED_VERSIONS
-from mysql_cluster.validation import Problems, is_dns1123_label, is_dns1123_subdomain, is_int
+from mysql_cluster.images import check_image_matches
+from mysql_cluster.validation import Problems, is_dns1123_label, is_dns1123_subdomain, secret_values
 
 RetentionPolicy = Literal["Retain", "Delete"]
 AntiAffinity = Literal["soft", "hard", "none"]
@@ -30,10 +28,6 @@ RETENTION_POLICIES: tuple[RetentionPolicy, ...] = ("Retain", "Delete")
 ANTI_AFFINITIES: tuple[AntiAffinity, ...] = ("soft", "hard", "none")
 PULL_POLICIES: tuple[PullPolicy, ...] = ("Always", "IfNotPresent", "Never")
 DATABASE_SOURCES = ("namespace", "any")
-RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
-MAX_SERVER_ID = 2**32 - 1
-# A database StatefulSet is never ready within a minute (pulls, initialisation, clones): less is a typo.
-MIN_DEPLOY_TIMEOUT_SECONDS = 60
 
 
 class ConfigError(pulumi.RunError, ValueError):
@@ -79,14 +73,14 @@ class PvcRetention:
     """`persistentVolumeClaimRetentionPolicy` of the data volumes.
 
     Default `when_deleted="Retain"`: deleting the cluster never deletes data by accident (the namespace and
-    the Secret are then kept too, so the data can be redeployed with `existingSecret`). Default
-    `when_scaled="Delete"`: a replica removed by a scale-down takes its volume along; kept, it would come back
-    on a later scale-up far behind, possibly behind binlogs the primary has purged, instead of re-cloning.
-    Ordinal 0, the primary, is never scaled away (`replicas >= 1`).
+    the Secret are then kept too, so the data can be redeployed with `existingSecret`). `when_scaled` is
+    always "Retain": `kubectl scale --replicas=0`, the routine way to pause a cluster, would otherwise delete
+    every volume, the primary's included. A replica that comes back on its kept volume catches up from the
+    primary; one behind purged binary logs says how to re-clone it.
     """
 
     when_deleted: RetentionPolicy = "Retain"
-    when_scaled: RetentionPolicy = "Delete"
+    when_scaled: RetentionPolicy = "Retain"
 
 
 @dataclass(frozen=True)
@@ -127,6 +121,7 @@ class MySQLClusterArgs:
     image_pull_policy: PullPolicy = "IfNotPresent"
     deploy_timeout_seconds: int = 1200
     cluster_domain: str = "cluster.local"
+    server_config: server_config.ServerOptions = field(default_factory=dict)  # custom.cnf, see server_config
 
     def __post_init__(self) -> None:
         problems = Problems()
@@ -143,49 +138,79 @@ class MySQLClusterArgs:
     def from_config(cls, config: pulumi.Config, *, reject_unknown_keys: bool = True) -> MySQLClusterArgs:
         """Read and validate the stack configuration of namespace `config.name` (normally `mysql-cluster`).
 
-        With `reject_unknown_keys`, a key of that namespace this program does not know (a typo such as
-        `replica`) is an error instead of being silently ignored; pass False when the namespace also holds
-        another program's keys.
+        With `reject_unknown_keys`, a key this program would silently ignore is an error: a key of that
+        namespace it does not know (a typo such as `replica`), or one of its keys set under another namespace
+        (`mysql:replicas`). Pass False when the configuration also holds another program's keys.
         """
-        return _read_config(cls, config, reject_unknown_keys=reject_unknown_keys)
+        values, problems, secret = stack_config.read(
+            config, CONFIG_KEYS, reject_unknown_keys=reject_unknown_keys
+        )
+        with secret_values(secret):
+            try:
+                args = cls(**_build(values))
+            except ConfigError as err:
+                raise ConfigError(problems + err.problems) from None
+        if problems:
+            raise ConfigError(problems)
+        return args
 
 
 # --- validation -----------------------------------------------------------------------------------
 
 
+def _validate_retention(retention: object, problems: Problems) -> None:
+    if _typed(problems, "pvcRetention", retention, PvcRetention):
+        assert isinstance(retention, PvcRetention)  # for the type checker: _typed just said so
+        problems.choice("pvcRetention.whenDeleted", retention.when_deleted, RETENTION_POLICIES)
+        # Delete would take the primary's volume too on a scale to zero (a routine pause).
+        if retention.when_scaled != "Retain":
+            problems.add(
+                "pvcRetention.whenScaled",
+                retention.when_scaled,
+                "Retain (Delete would delete every volume, the primary's included, on a scale to zero)",
+            )
+
+
 def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
-    # replicas >= 1: with 0 the StatefulSet would scale the primary away, and with whenScaled=Delete its data.
-    replicas_ok = problems.integer("replicas", args.replicas, 1)
-    if problems.choice("flavor", args.flavor, tuple(SUPPORTED_VERSIONS)) and args.version is not None:
-        allowed = " | ".join(SUPPORTED_VERSIONS[args.flavor])
-        if args.version not in SUPPORTED_VERSIONS[args.flavor]:
-            retired = RETIRED_VERSIONS.get((args.flavor, str(args.version)))
-            why = f" ({retired})" if retired else ""
-            allowed_here = f"{allowed} for flavor {args.flavor!r} (quoted in YAML){why}"
-            problems.add("version", args.version, allowed_here)
+    # replicas >= 1: with 0 the StatefulSet would scale the primary away.
+    replicas_ok = limits.check_integer(problems, "replicas", args.replicas)
+    flavor_ok = problems.choice("flavor", args.flavor, tuple(SUPPORTED_VERSIONS))
+    release_ok = flavor_ok and (
+        args.version is None or _validate_version(problems, args.flavor, args.version)
+    )
     for key, image in (("image", args.image), ("backupImage", args.backup_image)):
-        if image is not None:
-            problems.image(key, image)
-    if args.namespace is not None:
-        problems.name("namespace", args.namespace, is_dns1123_label, "a DNS-1123 label such as 'databases'")
+        if image is not None and problems.image(key, image) and release_ok:
+            check_image_matches(
+                problems,
+                key,
+                image,
+                backup=key == "backupImage",
+                flavor=args.flavor,
+                version=args.resolved_version,
+            )
     problems.boolean("createNamespace", args.create_namespace)
-    problems.quantity("storageSize", args.storage_size, whole_bytes=True, positive=True)
+    if args.namespace is not None and problems.name(
+        "namespace", args.namespace, is_dns1123_label, "a DNS-1123 label such as 'databases'"
+    ):
+        _validate_created_namespace(problems, args.namespace, args.create_namespace)
+    limits.check_quantity(problems, "storageSize", args.storage_size, limits.STORAGE)
     if args.storage_class not in (None, ""):
         problems.name("storageClass", args.storage_class, is_dns1123_subdomain, "a StorageClass name")
     # server_id = offset + ordinal must be a valid server id (1 .. 2^32-1) for every pod.
-    offset_ok = problems.integer("serverIdOffset", args.server_id_offset, 1, MAX_SERVER_ID)
-    if offset_ok and replicas_ok and args.server_id_offset + args.replicas - 1 > MAX_SERVER_ID:
-        limit = MAX_SERVER_ID - args.replicas + 1
-        problems.add("serverIdOffset", args.server_id_offset, f"<= {limit} with {args.replicas} replicas")
-    problems.integer("maxLagSeconds", args.max_lag_seconds, 1)
+    offset_ok = limits.check_integer(problems, "serverIdOffset", args.server_id_offset)
+    if offset_ok and replicas_ok and args.server_id_offset + args.replicas - 1 > limits.MAX_SERVER_ID:
+        limit = limits.MAX_SERVER_ID - args.replicas + 1
+        allowed = f"<= {limits.MAX_SERVER_ID} + 1 - replicas"
+        if not problems.is_secret("replicas"):
+            allowed = f"<= {limit} with {args.replicas} replicas"
+        problems.add("serverIdOffset", args.server_id_offset, allowed)
+    limits.check_integer(problems, "maxLagSeconds", args.max_lag_seconds)
     problems.boolean("primaryServesReads", args.primary_serves_reads)
-    retention = args.pvc_retention
-    if _typed(problems, "pvcRetention", retention, PvcRetention):
-        problems.choice("pvcRetention.whenDeleted", retention.when_deleted, RETENTION_POLICIES)
-        problems.choice("pvcRetention.whenScaled", retention.when_scaled, RETENTION_POLICIES)
+    _validate_retention(args.pvc_retention, problems)
+    server_config.validate(problems, args.server_config)
     if _typed(problems, "resources", args.resources, Resources):
-        _validate_resources(problems, "resources.server", args.resources.server)
-        _validate_resources(problems, "resources.sidecar", args.resources.sidecar)
+        _validate_resources(problems, "server", args.resources.server, args.flavor)
+        _validate_resources(problems, "sidecar", args.resources.sidecar, args.flavor)
     problems.choice("antiAffinity", args.anti_affinity, ANTI_AFFINITIES)
     if _typed(problems, "networkPolicy", args.network_policy, NetworkPolicyArgs):
         _validate_network_policy(problems, args.network_policy)
@@ -195,33 +220,55 @@ def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
         if args.create_namespace is True:
             problems.add("existingSecret", args.existing_secret, "only with createNamespace=false")
     problems.choice("imagePullPolicy", args.image_pull_policy, PULL_POLICIES)
-    problems.integer("deployTimeoutSeconds", args.deploy_timeout_seconds, MIN_DEPLOY_TIMEOUT_SECONDS)
-    problems.name("clusterDomain", args.cluster_domain, is_dns1123_subdomain, "a DNS domain")
+    limits.check_integer(problems, "deployTimeoutSeconds", args.deploy_timeout_seconds)
+    problems.name(
+        "clusterDomain",
+        args.cluster_domain,
+        lambda domain: is_dns1123_subdomain(domain) and "svc" not in domain.split("."),
+        "a DNS domain such as cluster.local, without 'svc' (hosts are <service>.<namespace>.svc.<domain>)",
+    )
+
+
+def _validate_version(problems: Problems, flavor: str, version: str) -> bool:
+    if version in SUPPORTED_VERSIONS[flavor]:
+        return True
+    if problems.is_secret("flavor"):  # the versions allowed would tell the flavor
+        table = "; ".join(f"{name}: {' | '.join(versions)}" for name, versions in SUPPORTED_VERSIONS.items())
+        return problems.add("version", version, f"a version of the flavor ({table}), quoted in YAML")
+    allowed = " | ".join(SUPPORTED_VERSIONS[flavor])
+    retired = RETIRED_VERSIONS.get((flavor, str(version)))
+    why = f" ({retired})" if retired else ""
+    return problems.add("version", version, f"{allowed} for flavor {flavor!r} (quoted in YAML){why}")
+
+
+def _validate_created_namespace(problems: Problems, namespace: str, create: object) -> None:
+    if create is True and limits.is_reserved_namespace(namespace):
+        problems.add(
+            "namespace",
+            namespace,
+            "with createNamespace=true, a namespace this program creates and owns; this one always exists "
+            "(reserved by Kubernetes): set createNamespace to false to deploy into it",
+        )
+
+
+def check_namespace(namespace: str, create: bool) -> None:
+    """Refuse to create a namespace Kubernetes reserves, such as a cluster named `default` without
+    `namespace` (which then defaults to the cluster's name)."""
+    problems = Problems()
+    _validate_created_namespace(problems, namespace, create)
+    if problems:
+        raise ConfigError(problems.items)
 
 
 def _typed(problems: Problems, key: str, value: object, kind: type) -> bool:
     return isinstance(value, kind) or problems.add(key, value, f"a {kind.__name__}")
 
 
-def _validate_resources(problems: Problems, key: str, value: object) -> None:
-    if not isinstance(value, ContainerResources):
-        problems.add(key, value, "a ContainerResources")
-        return
-    parsed: dict[str, dict[str, Decimal]] = {"requests": {}, "limits": {}}
-    for part, quantities in (("requests", value.requests), ("limits", value.limits)):
-        for name, text in quantities.items():
-            if name not in RESOURCE_NAMES:
-                problems.add(f"{key}.{part}.{name}", text, f"keys {', '.join(RESOURCE_NAMES)}")
-                continue
-            quantity = problems.quantity(
-                f"{key}.{part}.{name}", text, whole_bytes=name != "cpu", positive=False
-            )
-            if quantity is not None:
-                parsed[part][name] = quantity
-    for name, limit in parsed["limits"].items():
-        request = parsed["requests"].get(name)
-        if request is not None and request > limit:  # Kubernetes rejects the pod
-            problems.add(f"{key}.requests.{name}", value.requests[name], f"<= the limit {value.limits[name]}")
+def _validate_resources(problems: Problems, container: str, value: object, flavor: str) -> None:
+    if isinstance(value, ContainerResources):
+        limits.check_resources(problems, container, value.requests, value.limits, flavor)
+    else:
+        problems.add(f"resources.{container}", value, "a ContainerResources")
 
 
 def _validate_network_policy(problems: Problems, policy: NetworkPolicyArgs) -> None:
@@ -236,10 +283,7 @@ def _validate_network_policy(problems: Problems, policy: NetworkPolicyArgs) -> N
         problems.add(key, source, " | ".join(DATABASE_SOURCES) + " | a list of namespace names")
 
 
-# --- reading stack configuration ------------------------------------------------------------------
-# Pulumi hands every value to the program as text (objects as JSON text), from YAML, `pulumi config set` or
-# `--path` alike. The reader is lenient on spelling ("3" or 3, "true" or true) and strict on meaning. What it
-# cannot read is reported with its key and left to the default, so ONE error lists every problem.
+# --- from stack configuration ---------------------------------------------------------------------
 
 
 def _config_key(field_name: str) -> str:
@@ -249,146 +293,18 @@ def _config_key(field_name: str) -> str:
 
 
 CONFIG_KEYS: dict[str, str] = {_config_key(f.name): f.name for f in fields(MySQLClusterArgs)}
-_INTEGER_KEYS = ("replicas", "serverIdOffset", "maxLagSeconds", "deployTimeoutSeconds")
-_BOOLEAN_KEYS = ("createNamespace", "primaryServesReads")
-_OBJECT_KEYS = {
-    "pvcRetention": ("whenDeleted", "whenScaled"),
-    "resources": ("server", "sidecar"),
-    "networkPolicy": ("enabled", "allowDatabaseFrom"),
-}
-_INVALID: Any = object()
 
 
-def _read_config(
-    cls: type[MySQLClusterArgs], config: pulumi.Config, *, reject_unknown_keys: bool
-) -> MySQLClusterArgs:
-    reader = _Reader()
-    if reject_unknown_keys:
-        for key in sorted(_project_config_keys(config) - CONFIG_KEYS.keys()):
-            reader.problems.items.append(
-                f"{key}: unknown configuration key{_suggest(key, list(CONFIG_KEYS))}"
-            )
-    read: dict[str, Callable[[str, Any], Any]] = {
-        "pvcRetention": reader.pvc_retention,
-        "resources": reader.resources,
-        "networkPolicy": reader.network_policy,
-    }
-    kwargs: dict[str, Any] = {}
-    for key, attribute in CONFIG_KEYS.items():
-        raw = config.get(key)
-        if raw is None:
-            continue
-        if key in _OBJECT_KEYS:
-            value = read[key](key, _decode(raw))
-        elif key in _INTEGER_KEYS:
-            value = reader.integer(key, raw)
-        elif key in _BOOLEAN_KEYS:
-            value = reader.boolean(key, raw)
-        else:
-            value = raw
-        if value is not _INVALID:
-            kwargs[attribute] = value
-    try:
-        args = cls(**kwargs)
-    except ConfigError as err:
-        raise ConfigError(reader.problems.items + err.problems) from None
-    if reader.problems:
-        raise ConfigError(reader.problems.items)
-    return args
-
-
-class _Reader:
-    """Typed reads of decoded values; what cannot be read becomes a problem and `_INVALID`."""
-
-    def __init__(self) -> None:
-        self.problems = Problems()
-
-    def _invalid(self, key: str, value: Any, allowed: str) -> Any:
-        self.problems.add(key, value, allowed)
-        return _INVALID
-
-    def integer(self, key: str, value: Any) -> Any:
-        if is_int(value):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
-            return int(value)
-        return self._invalid(key, value, "an integer")
-
-    def boolean(self, key: str, value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        return self._invalid(key, value, "true | false")
-
-    def text(self, key: str, value: Any) -> Any:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):  # `cpu: 1` in YAML
-            return str(value)
-        return self._invalid(key, value, "a string")
-
-    def mapping(self, key: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-        """The object's known keys (unknown ones are problems); {} and a problem when it is no object."""
-        if not isinstance(value, dict):
-            self.problems.add(key, value, f"an object with keys {', '.join(allowed)}")
-            return {}
-        for unknown in sorted(set(value) - set(allowed)):
-            hint = _suggest(unknown, list(allowed))
-            self.problems.add(f"{key}.{unknown}", value[unknown], f"only keys {', '.join(allowed)}{hint}")
-        return {k: v for k, v in value.items() if k in allowed}
-
-    def pvc_retention(self, key: str, value: Any) -> Any:
-        obj = self.mapping(key, value, _OBJECT_KEYS[key])
-        kwargs = {
-            attr: self.text(f"{key}.{sub}", obj[sub])
-            for sub, attr in (("whenDeleted", "when_deleted"), ("whenScaled", "when_scaled"))
-            if sub in obj
-        }
-        return PvcRetention(**{k: v for k, v in kwargs.items() if v is not _INVALID})
-
-    def resources(self, key: str, value: Any) -> Any:
-        # A container given replaces that container's defaults wholesale: what is written is what is applied.
-        obj = self.mapping(key, value, _OBJECT_KEYS[key])
-        kwargs = {name: self._container(f"{key}.{name}", spec) for name, spec in obj.items()}
-        return Resources(**kwargs)
-
-    def _container(self, key: str, value: Any) -> ContainerResources:
-        obj = self.mapping(key, value, ("requests", "limits"))
-        parts: dict[str, dict[str, str]] = {}
-        for part, quantities in obj.items():
-            named = self.mapping(f"{key}.{part}", quantities, RESOURCE_NAMES)
-            texts = {name: self.text(f"{key}.{part}.{name}", q) for name, q in named.items()}
-            parts[part] = {name: q for name, q in texts.items() if q is not _INVALID}
-        return ContainerResources(**parts)
-
-    def network_policy(self, key: str, value: Any) -> Any:
-        obj = self.mapping(key, value, _OBJECT_KEYS[key])
-        kwargs: dict[str, Any] = {}
-        if "enabled" in obj and (enabled := self.boolean(f"{key}.enabled", obj["enabled"])) is not _INVALID:
-            kwargs["enabled"] = enabled
-        if "allowDatabaseFrom" in obj:
-            source = obj["allowDatabaseFrom"]
-            kwargs["allow_database_from"] = tuple(source) if isinstance(source, list) else source
-        return NetworkPolicyArgs(**kwargs)
-
-
-def _suggest(key: str, known: list[str]) -> str:
-    """` (did you mean 'x'?)` for a near miss, else ''."""
-    close = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _project_config_keys(config: pulumi.Config) -> set[str]:
-    """Every key set in configuration namespace `config.name`, however the engine passed it."""
-    prefix = f"{config.name}:"
-    everything: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return {key[len(prefix) :] for key in everything if key.startswith(prefix)}
-
-
-def _decode(raw: str) -> Any:
-    """An object-valued key arrives as JSON text; anything else is returned as given, to be reported."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
+def _build(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of `MySQLClusterArgs` from what `stack_config.read` returns (objects as dicts)."""
+    kwargs = dict(values)
+    if "pvc_retention" in kwargs:
+        kwargs["pvc_retention"] = PvcRetention(**kwargs["pvc_retention"])
+    if "network_policy" in kwargs:
+        kwargs["network_policy"] = NetworkPolicyArgs(**kwargs["network_policy"])
+    if "resources" in kwargs:
+        containers = kwargs["resources"]
+        kwargs["resources"] = Resources(
+            **{name: ContainerResources(**parts) for name, parts in containers.items()}
+        )
+    return kwargs

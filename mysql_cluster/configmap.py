@@ -22,6 +22,7 @@ from mysql_cluster.flavors import Flavor, render_config_files
 
 SCRIPTS_PACKAGE = "mysql_cluster"
 SCRIPTS_DIR = "scripts"
+CUSTOM_CNF = "custom.cnf"  # the name init-config.sh looks for
 
 
 def load_scripts() -> dict[str, str]:
@@ -38,9 +39,12 @@ def load_scripts() -> dict[str, str]:
     return dict(sorted(scripts.items()))
 
 
-def config_files(flavor: Flavor) -> dict[str, str]:
-    """The ConfigMap's data: `render_config_files(flavor)` plus the scripts."""
+def config_files(flavor: Flavor, custom_cnf: str | None = None) -> dict[str, str]:
+    """The ConfigMap's data: `render_config_files(flavor)`, the user's `custom.cnf` (serverConfig) if any,
+    plus the scripts."""
     rendered = render_config_files(flavor)
+    if custom_cnf is not None:
+        rendered[CUSTOM_CNF] = custom_cnf
     scripts = load_scripts()
     clash = sorted(rendered.keys() & scripts.keys())
     if clash:
@@ -58,9 +62,12 @@ def checksum(files: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-def server_config_checksum(flavor: Flavor) -> str:
-    """The checksum of the rendered server configuration alone (what the flavor decides)."""
-    return checksum(render_config_files(flavor))
+def server_config_checksum(flavor: Flavor, custom_cnf: str | None = None) -> str:
+    """The checksum of the rendered server configuration alone (the flavor's files and serverConfig)."""
+    files = render_config_files(flavor)
+    if custom_cnf is not None:
+        files[CUSTOM_CNF] = custom_cnf
+    return checksum(files)
 
 
 def create_config_map(
@@ -77,4 +84,21 @@ def create_config_map(
         immutable=True,
         data=dict(files),
         opts=opts,
+    )
+
+
+def create_state_config_map(
+    cluster: str, namespace: pulumi.Input[str], retain_on_delete: bool, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.ConfigMap:
+    """The cluster's state: ordinal 0 records in it, once, the claim the cluster was first initialised on
+    (scripts/bootstrap-facts.sh), so that a primary whose volume is lost is re-seeded, never initialised
+    empty. Pulumi creates it without data and never writes it; it is kept with retained volumes."""
+    return k8s.core.v1.ConfigMap(
+        names.state_config_map(cluster),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=names.state_config_map(cluster), namespace=namespace, labels=names.labels(cluster)
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(retain_on_delete=retain_on_delete, ignore_changes=["data"])
+        ),
     )

@@ -114,7 +114,7 @@ BACKUP_USER = "backup"
 
 def check_cluster_name(name: str) -> None:
     """Raise ValueError unless `name` can name a StatefulSet whose pods and Services Kubernetes accepts."""
-    if len(name) > MAX_CLUSTER_NAME_LENGTH or not _DNS1035_LABEL.match(name):
+    if len(name) > MAX_CLUSTER_NAME_LENGTH or not _DNS1035_LABEL.fullmatch(name):
         raise ValueError(
             f"invalid cluster name {name!r}: the component name names the StatefulSet and its Services, "
             f"so it must be a DNS-1035 label of at most {MAX_CLUSTER_NAME_LENGTH} characters "
@@ -153,6 +153,12 @@ def config_map_resource(cluster: str) -> str:
 def config_map(cluster: str, content_hash: str) -> str:
     """The ConfigMap with the rendered configuration and the scripts, named after its content (immutable)."""
     return f"{cluster}-config-{content_hash[:CONTENT_HASH_LENGTH]}"
+
+
+def state_config_map(cluster: str) -> str:
+    """The ConfigMap where the primary records, once, the claim the cluster was first initialised on: the
+    fact that outlives the primary's volume (scripts/bootstrap-facts.sh). Written by the pods, not Pulumi."""
+    return f"{cluster}-state"
 
 
 def secret(cluster: str) -> str:

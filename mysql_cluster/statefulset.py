@@ -67,9 +67,12 @@ def create_statefulset(
         spec=apps.StatefulSetSpecArgs(
             replicas=args.replicas,
             service_name=inputs.headless_service_name,
-            # Ordered: replica N clones from N-1, which must exist and be ready; the rolling update goes from
-            # the highest ordinal down, so the primary restarts last.
-            pod_management_policy="OrderedReady",
+            # Parallel: every pod starts at once, so a primary whose volume was lost finds the replicas it
+            # re-seeds from even when all pods restarted together (OrderedReady would hold them back until
+            # the primary is ready: a deadlock). Replica N still clones from N-1 and retries until it serves.
+            # Rolling updates are unaffected: one pod at a time, from the highest ordinal down, the primary
+            # last.
+            pod_management_policy="Parallel",
             update_strategy=apps.StatefulSetUpdateStrategyArgs(type="RollingUpdate"),
             selector=meta.LabelSelectorArgs(match_labels=names.selector_labels(cluster)),
             persistent_volume_claim_retention_policy=apps.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
@@ -104,6 +107,7 @@ class _Container:
     server_conf: str | None  # "rw", "ro" or not mounted
     kube_api: bool = False  # the projected API token
     port: tuple[str, int] | None = None
+    replication_credentials: bool = False  # only the replication password
 
 
 # In the order the pod runs them. Only the containers that log in to a server get credentials; only label-pod
@@ -118,10 +122,12 @@ _INIT_CONTAINERS = (
         server_image=False, heavy=False, credentials=False, data=False, server_conf=None, kube_api=True,
     ),
     # The clone's prepare step is InnoDB recovery: it gets the server's resources. It receives a stream from
-    # its peer's sidecar and logs in nowhere: no credentials.
+    # its peer's sidecar; on ordinal 0 without data it asks the replicas for their GTID sets, as the
+    # replication user: that password only.
     _Container(
         names.CONTAINER_CLONE, names.SCRIPT_CLONE,
         server_image=False, heavy=True, credentials=False, data=True, server_conf=None,
+        replication_credentials=True,
     ),
 )  # fmt: skip
 _MYSQL = _Container(
@@ -149,6 +155,7 @@ def _pod_template(
 ) -> core.PodTemplateSpecArgs:
     common = _common_env(cluster, args, inputs.namespace)
     secrets = _secret_env(inputs.secret_name)
+    replication_secret = [var for var in secrets if var.name == "MYSQL_REPLICATION_PASSWORD"]
 
     def build(spec: _Container, probes: tuple[core.ProbeArgs, ...] = ()) -> core.ContainerArgs:
         resources = args.resources.server if spec.heavy else args.resources.sidecar
@@ -161,7 +168,11 @@ def _pod_template(
             image=image or args.backup_image or flavor.default_backup_image,
             image_pull_policy=args.image_pull_policy,
             command=_script_command(spec.script),
-            env=common + secrets if spec.credentials else common,
+            env=common + secrets
+            if spec.credentials
+            else common + replication_secret
+            if spec.replication_credentials
+            else common,
             ports=[core.ContainerPortArgs(name=spec.port[0], container_port=spec.port[1])]
             if spec.port
             else None,
@@ -257,6 +268,8 @@ def _common_env(cluster: str, args: MySQLClusterArgs, namespace: str) -> list[co
         "BACKUP_USER": names.BACKUP_USER,
         # So that the stale-data advice names the exact PVC to delete (data-<statefulset>-<ordinal>).
         "DATA_CLAIM_TEMPLATE": names.VOLUME_DATA,
+        # Where ordinal 0 records the cluster's first initialisation (scripts/bootstrap-facts.sh).
+        "STATE_CONFIG_MAP": names.state_config_map(cluster),
         # The root filesystem is read-only; tools that write under $HOME get the pod's scratch space.
         "HOME": names.TMP_DIR,
     }

@@ -13,6 +13,7 @@ def flavor_env(flavor: Flavor) -> str:
         ("SERVER_BIN", flavor.server_binary, "programs"),
         ("CLIENT_BIN", flavor.client_binary, ""),
         ("ADMIN_BIN", flavor.admin_binary, ""),
+        ("UPGRADE_BIN", flavor.upgrade_binary, "empty: the server upgrades itself at startup"),
         ("INSTALL_DB_BIN", flavor.install_db_binary, "empty: `$SERVER_BIN --initialize-insecure`"),
         ("SEEDING", flavor.seeding, "backup-stream or clone-plugin"),
         ("BACKUP_BIN", flavor.backup_binary, ""),
@@ -49,6 +50,10 @@ def flavor_env(flavor: Flavor) -> str:
         ("SQL_CHANGE_SOURCE", flavor.change_source, ""),
         ("SQL_APPLY_GTID_POSITION", flavor.apply_gtid_position, ""),
         ("SQL_ENFORCE_READ_ONLY", f"{flavor.enforce_read_only};", ""),
+        ("SQL_SEED_PRIMARY_GTID", flavor.seed_primary_gtid, ""),
+        ("SQL_GTID_SUBSET", flavor.gtid_subset_sql, ""),
+        ("GTID_EXECUTED_VARIABLE", flavor.gtid_executed_variable, "GTID sets"),
+        ("GTID_ORDER", flavor.gtid_order, ""),
         ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),
         ("SQL_CLONE_INSTANCE", flavor.clone_instance, "empty unless SEEDING=clone-plugin"),
     ]

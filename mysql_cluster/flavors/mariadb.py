@@ -79,6 +79,7 @@ def mariadb_flavor(version: str) -> Flavor:
         server_binary="mariadbd",
         client_binary="mariadb",
         admin_binary="mariadb-admin",
+        upgrade_binary="mariadb-upgrade",
         seeding="backup-stream",
         install_db_binary="mariadb-install-db",
         backup_binary="mariadb-backup",
@@ -108,6 +109,7 @@ def mariadb_flavor(version: str) -> Flavor:
         last_sql_error_column="Last_SQL_Error",
         gtid_executed_variable="gtid_current_pos",
         gtid_purged_variable=None,
+        gtid_history_variable="gtid_binlog_state",
         server_uuid_variable=None,
         read_only_variables=("read_only",),
         stop_replica="STOP SLAVE",
@@ -122,11 +124,19 @@ def mariadb_flavor(version: str) -> Flavor:
         # Needs READ_ONLY ADMIN on a read-only replica: the sidecar runs it as root@localhost.
         apply_gtid_position="SET GLOBAL gtid_slave_pos = {{GTID_POSITION}};",
         enforce_read_only="SET GLOBAL read_only = ON",
+        # gtid_binlog_state may only be set on empty binary logs; replicas asking for the last GTID of the
+        # state then resume from the new primary's first event.
+        seed_primary_gtid=(
+            "RESET SLAVE ALL;\nRESET MASTER;\nSET GLOBAL gtid_binlog_state = {{GTID_POSITION}};"
+        ),
+        gtid_order="domain-seq",
+        gtid_subset_sql="",
         clone_instance="",  # seeded by mariadb-backup streamed by the donor's sidecar
         init_accounts=init_accounts(
             # SUPER no longer implies READ_ONLY ADMIN (10.11+), but ALL PRIVILEGES does: take it back from
             # the network account so that read_only binds it on replicas.
-            root_extra="REVOKE READ_ONLY ADMIN ON *.* FROM `root`@`%`;\n",
+            # FILE: no server-side file reads or writes from the network (secure_file_priv confines the rest).
+            root_extra="REVOKE READ_ONLY ADMIN, FILE ON *.* FROM `root`@`%`;\n",
             replication_require="",
             backup_grants=BACKUP_GRANTS,
             backup_table_grants=(),

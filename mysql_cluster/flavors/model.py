@@ -14,7 +14,7 @@ CONNECT_RETRY_SECONDS = 10
 
 # Binary logs are kept a week by default: a replica that was away for less than that catches up from the
 # binary logs; one that was away longer must be re-cloned (the sidecar says so in its log). Override with
-# `binlog_expire_logs_seconds` in the cluster's custom configuration.
+# `binlog_expire_logs_seconds` in the stack's `serverConfig` (server_config.py).
 BINLOG_EXPIRE_SECONDS = 7 * 24 * 3600
 
 
@@ -45,6 +45,9 @@ class Flavor:
     """The SQL client: "mysql" or "mariadb"."""
     admin_binary: str
     """The admin client used for pings: "mysqladmin" or "mariadb-admin"."""
+    upgrade_binary: str
+    """The upgrade step after a version change ("mariadb-upgrade"; "" for MySQL, whose server upgrades its
+    own data dictionary and system tables at startup since 8.0.16)."""
     seeding: str
     """How a new replica gets its data: "backup-stream" (the donor's sidecar streams `backup_binary`'s
     backup over TCP, clone.sh prepares it) or "clone-plugin" (the server's own CLONE plugin; MySQL without
@@ -107,6 +110,10 @@ class Flavor:
     """Variable with everything the server has applied ("gtid_executed" or "gtid_current_pos")."""
     gtid_purged_variable: str | None
     """Variable with the GTIDs no longer in the binary logs (MySQL only; MariaDB has none)."""
+    gtid_history_variable: str
+    """Variable naming every origin of the server's transactions ("gtid_executed": each source UUID;
+    "gtid_binlog_state": each domain and server id). A replica with an origin its primary lacks holds
+    errant transactions, written on it rather than replicated."""
     server_uuid_variable: str | None
     """Variable with the server's replication identity besides server_id (MySQL only)."""
     read_only_variables: tuple[str, ...]
@@ -128,6 +135,15 @@ class Flavor:
     """Template making {{GTID_POSITION}} (a fresh clone's position) the replica's applied position."""
     enforce_read_only: str
     """Statement that makes the server read-only for every client (replicas)."""
+    seed_primary_gtid: str
+    """Template run on a private server of a primary re-seeded from a replica's backup: forgets the donor's
+    source, empties the binary logs and makes {{GTID_POSITION}} the history the new binary log continues,
+    so replicas at that position resume with GTID auto-positioning."""
+    gtid_order: str
+    """How the scripts compare two GTID sets: "domain-seq" (MariaDB: per-domain sequence numbers) or
+    "subset-sql" (MySQL: `gtid_subset_sql` asked of a server)."""
+    gtid_subset_sql: str
+    """Template answering 1 when {{GTID_A}} is contained in {{GTID_B}} ("" where gtid_order needs none)."""
     init_accounts: str
     """Template run once on the freshly initialised primary: passwords, users and their grants."""
     clone_instance: str

@@ -158,6 +158,7 @@ def mysql_flavor(version: str) -> Flavor:
         server_binary="mysqld",
         client_binary="mysql",
         admin_binary="mysqladmin",
+        upgrade_binary="",
         install_db_binary="",
         replica_info_gtid_variable="gtid_purged",
         show_replica_status="SHOW REPLICA STATUS",
@@ -176,6 +177,7 @@ def mysql_flavor(version: str) -> Flavor:
         last_sql_error_column="Last_SQL_Error",
         gtid_executed_variable="gtid_executed",
         gtid_purged_variable="gtid_purged",
+        gtid_history_variable="gtid_executed",
         server_uuid_variable="server_uuid",
         read_only_variables=("read_only", "super_read_only"),
         stop_replica="STOP REPLICA",
@@ -205,8 +207,15 @@ def mysql_flavor(version: str) -> Flavor:
             "SET GLOBAL super_read_only = ON;"
         ),
         enforce_read_only="SET GLOBAL super_read_only = ON",
+        seed_primary_gtid=(
+            "RESET REPLICA ALL;\nRESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged = {{GTID_POSITION}};"
+        ),
+        gtid_order="subset-sql",
+        gtid_subset_sql="SELECT GTID_SUBSET({{GTID_A}}, {{GTID_B}});",
+        # The network root may neither lift super_read_only (SYSTEM_VARIABLES_ADMIN, SUPER) nor read or
+        # write server-side files (FILE).
         init_accounts=init_accounts(
-            root_extra="",
+            root_extra="REVOKE SYSTEM_VARIABLES_ADMIN, SUPER, FILE ON *.* FROM `root`@`%`;\n",
             replication_require=" REQUIRE SSL",
             backup_grants=tool["backup_grants"],
             backup_table_grants=tool["backup_table_grants"],

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Init container `clone` (backup image). On a replica (ordinal > 0) without $DATA_ROOT/data: streams a
-# physical backup from the sidecar of ordinal N-1 into $DATA_ROOT/.clone-tmp, and accepts it only when
+# physical backup from the sidecar of ordinal N-1 into $DATA_ROOT/.clone-tmp (on the primary without data,
+# bootstrap.sh decides: initialise on the cluster's first start, else re-seed from the most advanced
+# replica through the same clone), and accepts it only when
 #   - the transport and the extraction both succeeded (pipefail: an empty, refused or cut stream fails),
 #   - the stream ends with the donor's completion marker (appended only after its backup tool succeeded),
 #   - the backup's checkpoints, info and position files are present,
@@ -26,25 +28,29 @@ data=$DATA_ROOT/data
 work=$DATA_ROOT/.clone-tmp
 gtid_file=$(clone_gtid_file)
 
-if ((ORDINAL == 0)); then
-  log "$POD_NAME is the primary: nothing to clone"
-  exit 0
-fi
 if [[ -d $data ]]; then
   log "$data is present (complete by construction): not cloning"
   exit 0
 fi
 
-donor=$((ORDINAL - 1))
-peer_host=$(pod_host "$donor")
-peer_port=${PEER_CLONE_PORT:-$CLONE_PORT}
 retries=${CLONE_RETRIES:-30}
 delay=${CLONE_RETRY_DELAY:-10}
 idle_timeout=${CLONE_IDLE_TIMEOUT:-1800}
-for name in peer_port retries delay idle_timeout; do require_number "$name"; done
-peer="$peer_host:$peer_port"
-if [[ ${SEEDING:-} == clone-plugin ]]; then # MySQL 9.7: the donor's server clones itself, over its own port
-  exec bash "$(dirname "${BASH_SOURCE[0]}")/clone-plugin.sh" "$peer_host" "${PEER_MYSQL_PORT:-${MYSQL_PORT:-}}"
+for name in retries delay idle_timeout; do require_number "$name"; done
+if ((ORDINAL == 0)); then
+  # The primary without data: initialise (first start only) or re-seed from a replica (bootstrap.sh).
+  # shellcheck source-path=SCRIPTDIR source=bootstrap.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+  bootstrap_primary
+else
+  donor=$((ORDINAL - 1))
+  peer_port=${PEER_CLONE_PORT:-$CLONE_PORT}
+  require_number peer_port
+  peer="$(pod_host "$donor"):$peer_port"
+  if [[ ${SEEDING:-} == clone-plugin ]]; then # MySQL 9.7: the donor's server clones itself, over its own port
+    exec bash "$(dirname "${BASH_SOURCE[0]}")/clone-plugin.sh" "$(pod_host "$donor")" \
+      "${PEER_MYSQL_PORT:-${MYSQL_PORT:-}}"
+  fi
 fi
 
 reason= # why the last attempt failed, for the log line

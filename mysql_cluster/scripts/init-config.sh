@@ -34,8 +34,13 @@ report_port = $MYSQL_PORT
 port = $MYSQL_PORT
 socket = $(server_socket)
 pid_file = $RUN_DIR/mysqld.pid
-datadir = $DATA_ROOT/data"
+datadir = $DATA_ROOT/data
+# LOAD DATA INFILE / SELECT ... INTO OUTFILE only in an empty directory outside the data volume, which no
+# script reads: no client can write into the datadir or next to it (where the clone position lives).
+secure_file_priv = $RUN_DIR/files"
 
 mkdir -p "$SERVER_CONF_DIR"
+mkdir -p "$RUN_DIR/files"
+chmod 0700 "$RUN_DIR/files"
 write_file_atomically "$SERVER_CONF_DIR/my.cnf" 0644 "$content"
 log "wrote $SERVER_CONF_DIR/my.cnf: $POD_NAME is the $pod_role, server_id=$id, report_host=$host"

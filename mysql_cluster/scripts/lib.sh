@@ -99,6 +99,21 @@ load_flavor() { # sources $CLUSTER_CONFIG_DIR/flavor.env (rendered by mysql_clus
 
 server_socket() { printf '%s/mysqld.sock' "$RUN_DIR"; }
 clone_gtid_file() { printf '%s/%s' "$DATA_ROOT" "$CLONE_GTID_FILE_NAME"; }
+# What label-pod.sh learnt from the API about ordinal 0's start (bootstrap-facts.sh), and what clone.sh then
+# decided (bootstrap.sh; server.sh initialises only on "initialise"). Both in the pod's run dir: they are
+# about this start of this pod, never about the volume.
+bootstrap_facts_file() { printf '%s/bootstrap-facts' "$RUN_DIR"; }
+bootstrap_decision_file() { printf '%s/bootstrap-decision' "$RUN_DIR"; }
+
+peer_mysql_port() { # <ordinal>: that pod's server port (MYSQL_PORT; tests set PEER_MYSQL_PORT_<ordinal>)
+  local override=PEER_MYSQL_PORT_$1
+  printf '%s' "${!override:-$MYSQL_PORT}"
+}
+
+peer_clone_port() { # <ordinal>: that pod's clone port (CLONE_PORT; tests set PEER_CLONE_PORT_<ordinal>)
+  local override=PEER_CLONE_PORT_$1
+  printf '%s' "${!override:-$CLONE_PORT}"
+}
 
 # ------------------------------------------------------------------------------------ files --
 
@@ -148,6 +163,18 @@ client_option_file() { # <name> <user> <password> <socket> [include]: prints the
     content+=$'\n'"[$group]"$'\n'"user=$user"$'\n'"socket=$socket"
     [[ -n $password ]] && content+=$'\n'"password=$(option_value "$password")"
   done
+  if [[ ! -f $path || "$(<"$path")" != "$content" ]]; then
+    write_file_atomically "$path" 0600 "$content"
+  fi
+  printf '%s' "$path"
+}
+
+tcp_option_file() { # <name> <user> <password> <host> <port>: like client_option_file, over TCP
+  local name=$1 user=$2 password=$3 host=$4 port=$5 path content
+  path=$RUN_DIR/client-$name.cnf
+  content="# Written by $SCRIPT_NAME.sh: credentials of $user for $host:$port (private to this pod)."
+  content+=$'\n'"[client]"$'\n'"user=$user"$'\n'"host=$host"$'\n'"port=$port"$'\n'"protocol=tcp"
+  content+=$'\n'"password=$(option_value "$password")"
   if [[ ! -f $path || "$(<"$path")" != "$content" ]]; then
     write_file_atomically "$path" 0600 "$content"
   fi

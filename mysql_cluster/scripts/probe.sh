@@ -3,12 +3,17 @@
 # it passes or fails; exits 0 when it passes.
 #   startup, liveness: the server answers a ping on its socket (an "access denied" answer counts: a
 #     rotated password must not get a healthy server killed).
-#   readiness: the server runs queries as root; on a replica also: read-only, both replication threads
-#     running and the lag known and <= MAX_LAG_SECONDS (default 60). A broken or lagging replica leaves the
-#     read Service; it stays alive.
+#   readiness: the server runs queries as root; on a replica also: read-only, the applier (SQL thread)
+#     running, and its data no older than MAX_LAG_SECONDS (default 60), measured by the newest heartbeat it
+#     applied (heartbeat.sh). The receiver (IO thread) may be down: while the primary is away a replica
+#     keeps serving reads until its data is too old. Without a heartbeat yet (a cluster whose primary has not
+#     written one), both threads must run and the lag be known and <= MAX_LAG_SECONDS. A broken, stopped or
+#     lagging replica leaves the read Service; it stays alive.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=heartbeat.sh
+source "$(dirname "${BASH_SOURCE[0]}")/heartbeat.sh"
 
 fail() { # <reason...>: one line, no secrets
   printf 'not ready: %s\n' "$(one_line "$(redact "$*")")"
@@ -57,16 +62,30 @@ sql=$(field "$output" "$SQL_RUNNING_COLUMN") || sql=missing
 lag=$(field "$output" "$LAG_COLUMN") || lag=NULL
 host=$(field "$output" "$SOURCE_HOST_COLUMN") || host=unknown
 port=$(field "$output" "$SOURCE_PORT_COLUMN") || port=unknown
-if [[ $io != Yes ]]; then
-  errno=$(field "$output" "$LAST_IO_ERRNO_COLUMN") || errno=0
-  error=$(field "$output" "$LAST_IO_ERROR_COLUMN") || error=
-  fail "replication IO thread is not running ($IO_RUNNING_COLUMN=$io; last IO error $errno: ${error:-none})"
-fi
 if [[ $sql != Yes ]]; then
   errno=$(field "$output" "$LAST_SQL_ERRNO_COLUMN") || errno=0
   error=$(field "$output" "$LAST_SQL_ERROR_COLUMN") || error=
   fail "replication SQL thread is not running ($SQL_RUNNING_COLUMN=$sql; last SQL error $errno: ${error:-none})"
 fi
+io_state="$IO_RUNNING_COLUMN=$io"
+if [[ $io != Yes ]]; then
+  errno=$(field "$output" "$LAST_IO_ERRNO_COLUMN") || errno=0
+  error=$(field "$output" "$LAST_IO_ERROR_COLUMN") || error=
+  io_state+="; last IO error $errno: ${error:-none}"
+fi
+if age=$(heartbeat_age "$root"); then
+  # The applied heartbeat's age is the data's age, whether or not the primary is reachable.
+  ((${age%.*} < max_lag)) || [[ ${age%.*} == "$max_lag" && ${age#*.} == 0 ]] ||
+    fail "data is ${age}s old (newest heartbeat applied), more than MAX_LAG_SECONDS=${max_lag}s ($io_state)"
+  if [[ $io != Yes ]]; then
+    printf 'ready: replica of %s:%s, primary not connected (%s), data %ss old <= %ss\n' "$host" "$port" \
+      "$(one_line "$(redact "$io_state")")" "$age" "$max_lag"
+  else
+    printf 'ready: replica of %s:%s, data %ss old <= %ss\n' "$host" "$port" "$age" "$max_lag"
+  fi
+  exit 0
+fi
+[[ $io == Yes ]] || fail "replication IO thread is not running and no heartbeat was applied yet ($io_state)"
 [[ $lag =~ ^[0-9]+$ ]] || fail "replication lag is unknown ($LAG_COLUMN=$lag)"
 ((lag <= max_lag)) || fail "replication lag ${lag}s exceeds MAX_LAG_SECONDS=${max_lag}s"
 printf 'ready: replica of %s:%s, lag %ss <= %ss\n' "$host" "$port" "$lag" "$max_lag"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Container `mysql` (server image). On the first start of ordinal 0 (no $DATA_ROOT/data): initialises a
+# Container `mysql` (server image). On the first start of ordinal 0 (no $DATA_ROOT/data, and the clone init
+# container decided "initialise": only on the cluster's first start, see bootstrap.sh): initialises a
 # datadir in $DATA_ROOT/.init-tmp/data, starts it privately (no networking, a private socket, no binary log),
 # sets the root password, creates the replication and backup users, removes every other account, shuts it
 # down and renames it to data/ (so data/ exists only complete). Then, on every start, execs the server with
-# --defaults-file=$SERVER_CONF_DIR/my.cnf (written by init-config.sh). Runs as any non-root uid.
+# --defaults-file=$SERVER_CONF_DIR/my.cnf (written by init-config.sh). A primary re-seeded from a replica
+# first gets the clone's GTID position as the start of its binary log (seed_primary). Runs as any non-root uid.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -45,13 +47,14 @@ initialise_datadir() { # an empty datadir in $work with root@localhost and no pa
   fi
 }
 
-start_private_server() { # the new datadir, reachable only through $init_socket
+start_private_server() { # <datadir> <root password> [server options]: reachable only through $init_socket
+  local datadir=$1 password=$2 options waited=0
+  shift 2
   rm -f "$init_socket"
-  "$SERVER_BIN" --defaults-file="$conf" --datadir="$work" --skip-networking --skip-log-bin \
+  "$SERVER_BIN" --defaults-file="$conf" --datadir="$datadir" --skip-networking "$@" \
     --socket="$init_socket" --pid-file="$RUN_DIR/init.pid" &
   init_pid=$!
-  local options waited=0
-  options=$(client_option_file init root "" "$init_socket")
+  options=$(client_option_file init root "$password" "$init_socket")
   until server_answers "$options"; do
     kill -0 "$init_pid" 2>/dev/null || die "init: the private server exited during start (see the log above)"
     ((waited < 120)) || die "init: the private server did not answer within 120s"
@@ -99,7 +102,7 @@ initialise_primary() {
   log "init: initialising a new datadir in $work ($FLAVOR_NAME $FLAVOR_VERSION)"
   initialise_datadir
   trap stop_private_server EXIT
-  start_private_server
+  start_private_server "$work" "" --skip-log-bin
   create_accounts
   shutdown_private_server
   trap - EXIT
@@ -110,14 +113,42 @@ initialise_primary() {
   log "init: datadir complete: $data"
 }
 
+seed_primary() { # <gtid file>: a primary re-seeded from a replica continues the donor's GTID history
+  # On a private server (no network, so no replica connects early): forget the donor's source, empty the
+  # binary logs and start them at the clone's GTID position. Only then is the file removed: a crash before
+  # repeats these idempotent steps.
+  local file=$1 content gtid options
+  require_env MYSQL_ROOT_PASSWORD
+  content=$(<"$file")
+  [[ $content =~ (^|$'\n')gtid=([0-9A-Za-z:,_-]*)($'\n'|$) ]] || die "seed: $file has no valid gtid= line"
+  gtid=${BASH_REMATCH[2]}
+  log "seed: this primary was re-seeded from a replica; its binary log continues at GTID position '$gtid'"
+  trap stop_private_server EXIT
+  start_private_server "$data" "$MYSQL_ROOT_PASSWORD"
+  options=$(client_option_file init root "$MYSQL_ROOT_PASSWORD" "$init_socket")
+  printf '%s\n' "$SQL_LITERAL_MODE" "$(render_sql "$SQL_SEED_PRIMARY_GTID" GTID_POSITION="$(sql_literal "$gtid")")" |
+    run_sql_quietly "$options" "seed: setting the GTID position" || die "seed: could not set the GTID position"
+  shutdown_private_server
+  trap - EXIT
+  rm -f "$file"
+  sync "$DATA_ROOT"
+  log "seed: GTID position set and $file consumed"
+}
+
 if [[ ! -d $data ]]; then
   if ((ORDINAL > 0)); then
     die "$data does not exist: a replica's data comes from the clone init container (clone.sh)"
   fi
+  decision=$(cat "$(bootstrap_decision_file)" 2>/dev/null) || decision=
+  if [[ $decision != initialise ]]; then
+    die "$data does not exist and the clone init container did not decide to initialise" \
+      "(decision: '${decision:-none}'): the primary never initialises over a cluster that was initialised" \
+      "before (see the clone container's log)"
+  fi
   initialise_primary
 fi
 if ((ORDINAL == 0)) && [[ -e $(clone_gtid_file) ]]; then
-  log "warning: ignoring $(clone_gtid_file) on the primary (only replicas apply a clone position)"
+  seed_primary "$(clone_gtid_file)"
 fi
 
 log "starting $SERVER_BIN as the $(role) ($POD_NAME)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Container `backup` (backup image), in the foreground for the life of the pod:
 # 1. waits for the local server (SERVER_WAIT_TIMEOUT, default 900 s, with a log line every 10 s);
-# 2. on a replica, on EVERY start, configures replication idempotently (configure_replication below);
+# 2. runs the flavor's upgrade step (mariadb-upgrade; a no-op unless the server's version changed); on a
+#    replica, on EVERY start, configures replication idempotently (configure_replication below);
 # 3. serves backups to the next pod: socat TCP-LISTEN:$CLONE_PORT,reuseaddr,fork, one backup-stream.sh per
 #    connection (concurrent clones are fine);
 # 4. watches, every MONITOR_INTERVAL (default 10 s): restarts the listener if it died, configures
@@ -9,10 +10,13 @@
 #    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
 #    replica is not ready meanwhile), logs replication state changes, and says how to re-clone a
 #    replica whose primary purged the binary logs it needs (SOURCE_PURGED_ERRNO: 1236, MySQL 13114).
+# On the primary it also writes the heartbeat (heartbeat.sh) every HEARTBEAT_INTERVAL seconds.
 # SIGTERM/SIGINT stop the listener and exit 0.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=heartbeat.sh
+source "$(dirname "${BASH_SOURCE[0]}")/heartbeat.sh"
 
 require_env CLUSTER_CONFIG_DIR SERVER_CONF_DIR DATA_ROOT RUN_DIR MYSQL_PORT CLONE_PORT MYSQL_ROOT_PASSWORD
 require_number MYSQL_PORT
@@ -31,6 +35,7 @@ sleeper_pid=
 
 on_term() {
   log "stopping (signal received)"
+  stop_heartbeat
   [[ -n $sleeper_pid ]] && { kill "$sleeper_pid" 2>/dev/null || true; }
   if [[ -n $listener_pid ]]; then
     kill -TERM "$listener_pid" 2>/dev/null || true
@@ -131,6 +136,35 @@ configure_replication() { # idempotent; run on every start of the sidecar and af
   start_replication
 }
 
+run_upgrade_step() { # the flavor's upgrade step; a no-op when the data is already at the server's version
+  # A version change rolls the pods replicas first, the primary last: each upgrades its own system tables
+  # once its new server runs. Not binary-logged (the tool's default), so replicas gain no transactions.
+  [[ -n $UPGRADE_BIN ]] || return 0
+  # The tool re-quotes the password it was given for the clients it starts, and a password holding quotes
+  # does not survive that: it logs in with a temporary account whose password is hex, created and dropped
+  # without binary-logging (no transaction a replica's primary lacks), never on a command line.
+  local account=mysql_cluster_upgrade secret options output status=0
+  secret=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+  printf '%s\n' "SET SESSION sql_log_bin = 0;" "DROP USER IF EXISTS '$account'@'localhost';" \
+    "CREATE USER '$account'@'localhost' IDENTIFIED BY '$secret';" \
+    "GRANT ALL PRIVILEGES ON *.* TO '$account'@'localhost' WITH GRANT OPTION;" |
+    run_sql_quietly "$root" "upgrade: creating the temporary account" || return 1
+  options=$(client_option_file upgrade "$account" "$secret" "$(server_socket)")
+  output=$("$UPGRADE_BIN" --defaults-file="$options" 2>&1) || status=$?
+  printf '%s\n' "SET SESSION sql_log_bin = 0;" "DROP USER IF EXISTS '$account'@'localhost';" |
+    run_sql_quietly "$root" "upgrade: dropping the temporary account" || true
+  rm -f "$options"
+  if ((status != 0)); then
+    log "upgrade: $UPGRADE_BIN failed: $(one_line "$(redact "$output")")"
+    return 1
+  fi
+  if [[ $output == *"already upgraded"* ]]; then
+    return 0
+  fi
+  log "upgrade: $UPGRADE_BIN upgraded the system tables to the server's version: $(one_line "$(redact \
+    "$(tail -n 3 <<<"$output")")")"
+}
+
 configure_until_done() { # retries: the server may restart or refuse while it starts up
   local attempt
   for ((attempt = 1; attempt <= 30; attempt++)); do
@@ -218,6 +252,7 @@ monitor_once() {
     start_listener
   fi
   started=$(server_started) || return 0 # down or restarting: next round
+  ((ORDINAL == 0)) && keep_heartbeat "$root"
   # Uptime has a 1 s resolution and the two clocks are read apart: 3 s of slack.
   if [[ -n $last_started ]] && ((started - last_started > 3)) && ((ORDINAL > 0)); then
     log "the server restarted; configuring replication again"
@@ -239,10 +274,12 @@ monitor_once() {
 log "starting for $POD_NAME ($(role)), $FLAVOR_NAME $FLAVOR_VERSION"
 wait_for_server "$root" "$wait_timeout" || die "giving up; the container restarts and waits again"
 last_started=$(server_started) || last_started=
+run_upgrade_step || die "the upgrade step failed (the container restarts and tries again)"
 if ((ORDINAL > 0)); then
   configure_until_done
 fi
 start_listener
+((ORDINAL == 0)) && start_heartbeat "$root"
 while true; do
   monitor_once
   sleep "$interval" &

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .model import CanaryResult, Check, Cluster, Failure, PodState, Replication, Rollout
+from .project import flavors
 
 ON_DELETE = "OnDelete"
 
@@ -29,6 +30,47 @@ def evaluate(cluster: Cluster, pods: Sequence[PodState]) -> list[Failure]:
     failures.extend(
         _duplicates(Check.SERVER_UUID_UNIQUE, "server_uuid", ((p.name, p.server_uuid) for p in reachable))
     )
+    failures.extend(_errant_failures(reachable))
+    return failures
+
+
+def gtid_origins(flavor: str, history: str) -> set[str]:
+    """Where the transactions of a GTID history came from: MySQL `gtid_executed` gives source UUIDs
+    (`uuid:1-5:tag:1-2,...`), MariaDB `gtid_binlog_state` gives `domain-server_id` pairs (`0-100-57,...`)."""
+    origins = set()
+    for raw in history.replace("\n", "").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if flavor == "mariadb":
+            domain, server_id, _ = item.split("-", 2)
+            origins.add(f"{domain}-{server_id}")
+        else:
+            origins.add(item.split(":", 1)[0].lower())
+    return origins
+
+
+def _errant_failures(pods: Sequence[PodState]) -> list[Failure]:
+    """Replicas holding transactions whose origin the primary's history lacks: written on the replica (by
+    root@localhost, or while it was writable), they would spread to any pod cloned from it. Compared by
+    origin, not by position, so a replica that applied a newer transaction than the primary's reading is
+    not mistaken for one (the pods are read one after the other)."""
+    primary = next((p for p in pods if p.role == "primary"), None)
+    if primary is None or primary.flavor is None:
+        return []
+    variable = flavors.get_flavor(primary.flavor).gtid_history_variable
+    if variable not in primary.gtid_variables:
+        return []
+    known = gtid_origins(primary.flavor, primary.gtid_variables[variable])
+    failures = []
+    for pod in pods:
+        if pod.role != "replica" or variable not in pod.gtid_variables:
+            continue
+        extra = sorted(gtid_origins(primary.flavor, pod.gtid_variables[variable]) - known)
+        if extra:
+            observed = f"{variable} has origins the primary lacks: {', '.join(extra)}"
+            expected = "only transactions replicated from the primary (re-clone this replica)"
+            failures.append(Failure(pod.name, Check.ERRANT, observed, expected))
     return failures
 
 

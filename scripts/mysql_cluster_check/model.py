@@ -37,6 +37,7 @@ class Check:
     SQL_THREAD = "replication_sql_thread"
     SOURCE = "replication_source"
     LAG = "replication_lag"
+    ERRANT = "errant_transactions"  # transactions that originated on a replica, not on the primary
     CANARY = "canary"
     ROLLOUT = "rollout"  # cluster-level: the StatefulSet, not a pod (`Failure.pod` is None)
 

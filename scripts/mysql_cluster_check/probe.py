@@ -84,7 +84,12 @@ def _variables(flavor: flavors.Flavor) -> tuple[str, ...]:
 
 
 def _gtid_variables(flavor: flavors.Flavor) -> tuple[str, ...]:
-    wanted = (flavor.gtid_executed_variable, flavor.gtid_purged_variable, flavor.replica_info_gtid_variable)
+    wanted = (
+        flavor.gtid_executed_variable,
+        flavor.gtid_purged_variable,
+        flavor.replica_info_gtid_variable,
+        flavor.gtid_history_variable,
+    )
     return tuple(dict.fromkeys(var for var in wanted if var))
 
 

@@ -155,7 +155,7 @@ def test_json_schema_fields_are_stable() -> None:
         "last_sql_error": replica["replication"]["last_sql_error"],
     }
     assert replica["canary"] == {"status": "seen", "delay_seconds": 0.021, "detail": ""}
-    assert replica["gtid_variables"].keys() == {"gtid_current_pos", "gtid_slave_pos"}
+    assert replica["gtid_variables"].keys() == {"gtid_current_pos", "gtid_slave_pos", "gtid_binlog_state"}
     [failure] = document["failures"]
     assert set(failure) == {"pod", "statefulset", "check", "observed", "expected", "detail"}
     assert failure["statefulset"] is None  # set only on the cluster-level `rollout` check

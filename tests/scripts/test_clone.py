@@ -206,5 +206,5 @@ def test_donor_serves_concurrent_clones(cluster: Cluster) -> None:
 def test_primary_never_clones(cluster: Cluster) -> None:
     result = cluster.primary.run_script("clone.sh")
     assert result.returncode == 0
-    assert "mysql-0 is the primary: nothing to clone" in result.stderr
+    assert "/data is present (complete by construction): not cloning" in result.stderr
     assert Path(cluster.primary.data_dir).is_dir()

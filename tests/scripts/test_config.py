@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.pods import Cluster, Pod
+from mysql_cluster.server_config import render
+from tests.support.pods import TEST_CNF, Cluster, Pod
 
 pytestmark = pytest.mark.scripts
 
@@ -81,7 +82,9 @@ def test_pod_host_pattern_gives_the_peer_names(cluster: Cluster) -> None:
 def test_primary_refuses_to_initialise_without_a_password(cluster: Cluster, variable: str) -> None:
     primary = cluster.pod(0)
     assert primary.run_script("init-config.sh").returncode == 0
+    (primary.run_dir / "bootstrap-decision").write_text("initialise\n")  # the cluster's first start
     result = primary.run_script("server.sh", env={variable: ""}, timeout=30)
+    (primary.run_dir / "bootstrap-decision").unlink()
     assert result.returncode == 1
     assert f"environment variable {variable} is not set" in result.stderr
     assert not primary.data_dir.exists()
@@ -117,3 +120,15 @@ def test_liveness_fails_with_one_line_when_no_server_runs(cluster: Cluster) -> N
     readiness = cluster.pod(1).probe("readiness")
     assert readiness.returncode == 1
     assert readiness.stdout.startswith("not ready: the server does not answer")
+
+
+def test_server_config_reaches_every_server() -> None:
+    # serverConfig renders custom.cnf (mysql_cluster/server_config.py); init-config.sh puts it before the
+    # pod's identity, and the servers run with it.
+    custom = TEST_CNF + (render({"max_connections": 321, "performance_schema": False}) or "")
+    with Cluster(custom_cnf=custom) as built:
+        built.start()
+        replica = built.add_replica()
+        for pod in (built.primary, replica):
+            assert pod.sql("SELECT @@max_connections, @@performance_schema") == [(321, 0)]
+            assert pod.sql("SELECT @@server_id")[0][0] == 100 + pod.ordinal  # identity still comes last

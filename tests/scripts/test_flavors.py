@@ -201,7 +201,7 @@ def test_mariadb_server_options_and_read_only_design(name: str, version: str) ->
     settings = [line for text in files.values() for line in text.splitlines() if not line.startswith("#")]
     assert not [line for line in settings if "super_read_only" in line]  # MariaDB has none
     # read_only binds only accounts without READ_ONLY ADMIN: the network root account loses it.
-    assert "REVOKE READ_ONLY ADMIN ON *.* FROM `root`@`%`;" in get_flavor(name, version).init_accounts
+    assert "REVOKE READ_ONLY ADMIN, FILE ON *.* FROM `root`@`%`;" in get_flavor(name, version).init_accounts
 
 
 @pytest.mark.parametrize("version", ["11.4", "11.8"])
@@ -284,3 +284,12 @@ def test_check_tool_fields_are_complete(name: str, version: str) -> None:
     assert flavor.gtid_executed_variable in {"gtid_executed", "gtid_current_pos"}
     assert set(flavor.read_only_variables) <= {"read_only", "super_read_only"}
     assert (flavor.server_uuid_variable is None) == (name == "mariadb")
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS["mysql"])
+def test_mysql_network_root_cannot_lift_super_read_only_or_touch_files(version: str) -> None:
+    # Issue 7, defect 5: with ALL PRIVILEGES, root@'%' could SET GLOBAL super_read_only = OFF.
+    accounts = get_flavor("mysql", version).init_accounts
+    grant = accounts.index("GRANT ALL PRIVILEGES ON *.* TO `root`@`%`")
+    revoke = accounts.index("REVOKE SYSTEM_VARIABLES_ADMIN, SUPER, FILE ON *.* FROM `root`@`%`;")
+    assert grant < revoke

@@ -45,8 +45,16 @@ class Request:
 class FakeApiServer:
     """HTTPS on a free loopback port; the n-th request gets `statuses[n]` (then the last one again)."""
 
-    def __init__(self, cert: Path, key: Path, statuses: list[int]) -> None:
+    def __init__(
+        self,
+        cert: Path,
+        key: Path,
+        statuses: list[int],
+        routes: dict[tuple[str, str], tuple[int, dict[str, object]]] | None = None,
+    ) -> None:
+        """`routes` answers (method, path) with (status, JSON body); other requests get `statuses`."""
         self.statuses = statuses
+        self.routes = routes or {}
         self.requests: list[Request] = []
         self.port = free_port()
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -98,13 +106,16 @@ class FakeApiServer:
         request.token_on_a_command_line = watch.leaks
         self.requests.append(request)
         status = self.statuses[min(len(self.requests) - 1, len(self.statuses) - 1)]
-        reason = {200: "OK", 403: "Forbidden", 500: "Internal Server Error"}[status]
-        payload = (
+        reason = {200: "OK", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error"}[status]
+        payload: dict[str, object] = (
             {"kind": "Pod", "metadata": {"name": "patched"}}
             if status == 200
             else {"kind": "Status", "status": "Failure", "message": f'pods "x" is {reason.lower()} here'}
         )
-        answer = json.dumps(payload).encode()
+        if (method, path) in self.routes:
+            status, payload = self.routes[method, path]
+            reason = {200: "OK", 404: "Not Found"}[status]
+        answer = json.dumps(payload, separators=(",", ":")).encode()  # compact, as the API server writes
         conn.sendall(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(answer)}\r\nConnection: close\r\n\r\n".encode()
@@ -203,5 +214,60 @@ def test_an_untrusted_server_gets_no_request(
     assert result.returncode == 1
     assert server.requests == []
     assert "no HTTP response from 127.0.0.1" in result.stderr
-    assert "could not label the pod after 2 attempts" in result.stderr
+    assert "label: no answer after 2 attempts" in result.stderr
     assert TOKEN not in result.stderr
+
+
+def api_routes(marker: str | None) -> dict[tuple[str, str], tuple[int, dict[str, object]]]:
+    """A 3-pod StatefulSet `mysql` in namespace db whose pods 0 and 1 have claims, pod 2 not (yet)."""
+    core = "/api/v1/namespaces/db"
+    state: dict[str, object] = {"kind": "ConfigMap", "metadata": {"name": "mysql-state", "uid": "cm-uid"}}
+    if marker is not None:
+        state["data"] = {"initialised-claim": marker}
+
+    def claim(ordinal: int) -> dict[str, object]:
+        return {"kind": "PersistentVolumeClaim", "metadata": {"name": f"data-mysql-{ordinal}",
+                "namespace": "db", "uid": f"claim-{ordinal}"}, "spec": {"volumeName": "pv"}}  # fmt: skip
+
+    return {
+        ("GET", f"{core}/configmaps/mysql-state"): (200, state),
+        ("GET", "/apis/apps/v1/namespaces/db/statefulsets/mysql"): (
+            200, {"kind": "StatefulSet", "metadata": {"name": "mysql"}, "spec": {"replicas": 3}},
+        ),
+        ("GET", f"{core}/persistentvolumeclaims/data-mysql-0"): (200, claim(0)),
+        ("GET", f"{core}/persistentvolumeclaims/data-mysql-1"): (200, claim(1)),
+        ("GET", f"{core}/persistentvolumeclaims/data-mysql-2"): (404, {"kind": "Status", "message": "nope"}),
+        ("PATCH", f"{core}/configmaps/mysql-state"): (200, state),
+    }  # fmt: skip
+
+
+def test_primary_records_the_first_initialisation_and_writes_its_bootstrap_facts(
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]]
+) -> None:
+    cert, key = certificates["apiserver"]
+    pod = cluster.pod(0)
+    with FakeApiServer(cert, key, [200], api_routes(marker=None)) as server:
+        result = label(pod, server, cert, STATE_CONFIG_MAP="mysql-state")
+    assert result.returncode == 0, result.stderr
+    patches = [
+        r
+        for r in server.requests
+        if (r.method, r.path) == ("PATCH", "/api/v1/namespaces/db/configmaps/mysql-state")
+    ]
+    assert [json.loads(r.body) for r in patches] == [{"data": {"initialised-claim": "claim-0"}}]
+    facts = (pod.run_dir / "bootstrap-facts").read_text().splitlines()
+    assert facts[1:] == ["marker=", "claim=claim-0", "peers=1"]
+    assert all(r.token_on_a_command_line == [] for r in server.requests)
+
+
+def test_primary_keeps_a_recorded_initialisation(
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]]
+) -> None:
+    cert, key = certificates["apiserver"]
+    pod = cluster.pod(0)
+    with FakeApiServer(cert, key, [200], api_routes(marker="claim-of-a-lost-volume")) as server:
+        result = label(pod, server, cert, STATE_CONFIG_MAP="mysql-state")
+    assert result.returncode == 0, result.stderr
+    assert not [r for r in server.requests if "configmaps" in r.path and r.method == "PATCH"]
+    facts = (pod.run_dir / "bootstrap-facts").read_text().splitlines()
+    assert facts[1:] == ["marker=claim-of-a-lost-volume", "claim=claim-0", "peers=1"]

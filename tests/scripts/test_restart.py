@@ -214,7 +214,11 @@ def test_replica_behind_purged_binlogs_says_how_to_reclone(cluster: Cluster) -> 
     errno = cluster.flavor.source_purged_errno  # 1236 on MariaDB, 13114 on MySQL
     assert f"STALE DATA: the primary no longer has the binary logs this replica needs (error {errno})" in log
     assert "delete pvc data-mysql-1; kubectl -n mysql-cluster-test delete pod mysql-1)" in log
+    # It serves its (fresh) data until it is older than MAX_LAG_SECONDS, then leaves the read Service.
     result = replica.probe("readiness")
+    assert f"last IO error {errno}" in result.stdout
+    time.sleep(2)
+    result = replica.probe("readiness", env={"MAX_LAG_SECONDS": "1"})
     assert result.returncode == 1
     assert f"last IO error {errno}" in result.stdout
     # Nothing was deleted automatically.

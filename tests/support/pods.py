@@ -49,6 +49,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,17 +72,18 @@ TEST_CNF = """\
 [mysqld]
 bind_address = 127.0.0.1
 innodb_buffer_pool_size = 32M
-{redo_log}
+innodb_log_file_size = 8M
 performance_schema = OFF
 """
-"""Template of the test ConfigMap's `custom.cnf` (see `test_cnf`)."""
+"""Content of the test ConfigMap's `custom.cnf` for MariaDB (`test_cnf(flavor)` for any flavor)."""
 
 
 def test_cnf(flavor: Flavor) -> str:
     """The test ConfigMap's `custom.cnf` for `flavor`: a small redo log, by the option the server knows
     (MySQL 8.0.30 replaced innodb_log_file_size with innodb_redo_log_capacity; 9.x refuses the old one)."""
-    redo_log = "innodb_redo_log_capacity = 8M" if flavor.name == "mysql" else "innodb_log_file_size = 8M"
-    return TEST_CNF.format(redo_log=redo_log)
+    if flavor.name == "mysql":
+        return TEST_CNF.replace("innodb_log_file_size = 8M", "innodb_redo_log_capacity = 8M")
+    return TEST_CNF
 
 
 T = TypeVar("T")
@@ -261,6 +263,8 @@ class Pod:
         self.env.update(cluster.extra_env)
         self.server: subprocess.Popen[bytes] | None = None
         self.sidecar: subprocess.Popen[bytes] | None = None
+        # The UID of its PersistentVolumeClaim: a new one for every new volume (replace_pod).
+        self.claim = uuid.uuid4().hex
 
     def __repr__(self) -> str:
         return f"<Pod {self.name} port={self.port} clone_port={self.clone_port}>"
@@ -309,9 +313,13 @@ class Pod:
         return result
 
     def init(self) -> None:
-        """The init containers: init-config.sh, then clone.sh (a no-op on ordinal 0). Raises on failure."""
+        """The init containers: init-config.sh, on ordinal 0 the bootstrap facts label-pod.sh would gather
+        from the API (`Cluster.write_bootstrap_facts`), then clone.sh. Raises on failure."""
+        env: dict[str, str] = {}
+        if self.ordinal == 0:
+            env = self.cluster.write_bootstrap_facts(self)
         for script in ("init-config.sh", "clone.sh"):
-            result = self.run_script(script)
+            result = self.run_script(script, env=env)
             if result.returncode != 0:
                 raise RuntimeError(f"{self.name}: {script} failed:\n{result.stderr}")
 
@@ -530,6 +538,8 @@ class Cluster:
         self._write_configmap(test_cnf(self.flavor) if custom_cnf is None else custom_cnf)
         self.pods: list[Pod] = []
         self._processes: list[subprocess.Popen[bytes]] = []
+        # The state ConfigMap's initialised-claim: outlives every pod's volume, like the real one.
+        self.initialised_claim: str | None = None
         _live_clusters.append(self)
 
     def _write_configmap(self, custom_cnf: str) -> None:
@@ -618,6 +628,25 @@ class Cluster:
     def logs(self) -> str:
         """Every log of every pod."""
         return "\n".join(pod.logs() for pod in self.pods)
+
+    def write_bootstrap_facts(self, pod: Pod) -> dict[str, str]:
+        """What label-pod.sh (bootstrap-facts.sh) writes on ordinal 0, from this emulated API: the recorded
+        initialisation (recorded now when absent), the pod's claim, the other pods. Returns the environment
+        that lets the pod reach its peers on their loopback ports."""
+        peers = [p for p in self.pods if p.ordinal > 0]
+        facts = pod.run_dir / "bootstrap-facts"
+        facts.write_text(
+            f"marker={self.initialised_claim or ''}\nclaim={pod.claim}\n"
+            f"peers={' '.join(str(p.ordinal) for p in peers)}\n"
+        )
+        os.chown(facts, self.uid, self.gid)
+        if self.initialised_claim is None:
+            self.initialised_claim = pod.claim
+        env: dict[str, str] = {}
+        for peer in peers:
+            env[f"PEER_MYSQL_PORT_{peer.ordinal}"] = str(peer.port)
+            env[f"PEER_CLONE_PORT_{peer.ordinal}"] = str(peer.clone_port)
+        return env
 
     def close(self) -> None:
         """Kills every process this cluster started (whole sessions) and removes its directory."""

@@ -23,6 +23,7 @@ EXPECTED_CHILDREN = {
     ("random:index/randomPassword:RandomPassword", "mysql-backup-password"),
     ("kubernetes:core/v1:Secret", "mysql-credentials"),
     ("kubernetes:core/v1:ConfigMap", "mysql-config"),
+    ("kubernetes:core/v1:ConfigMap", "mysql-state"),
     ("kubernetes:core/v1:Service", "mysql-headless"),
     ("kubernetes:core/v1:Service", "mysql-primary"),
     ("kubernetes:core/v1:Service", "mysql-read"),

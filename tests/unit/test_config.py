@@ -44,7 +44,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert (args.image, args.backup_image, args.namespace, args.create_namespace) == (None, None, None, True)
     assert (args.storage_size, args.storage_class) == ("10Gi", None)
     assert (args.server_id_offset, args.max_lag_seconds, args.primary_serves_reads) == (100, 60, False)
-    assert args.pvc_retention == PvcRetention(when_deleted="Retain", when_scaled="Delete")
+    assert args.pvc_retention == PvcRetention(when_deleted="Retain", when_scaled="Retain")
     assert args.resources == Resources(DEFAULT_SERVER_RESOURCES, DEFAULT_SIDECAR_RESOURCES)
     assert args.resources.server.limits == {"memory": "2Gi"}
     assert "cpu" not in args.resources.server.limits  # no CPU throttling of the database by default
@@ -77,8 +77,13 @@ EVERY_KEY = [
     ("serverIdOffset", "1000", "server_id_offset", 1000),
     ("maxLagSeconds", "5", "max_lag_seconds", 5),
     ("primaryServesReads", "true", "primary_serves_reads", True),
-    ("pvcRetention", {"whenDeleted": "Delete"}, "pvc_retention", PvcRetention("Delete", "Delete")),
-    ("pvcRetention", {"whenScaled": "Retain"}, "pvc_retention", PvcRetention("Retain", "Retain")),
+    ("pvcRetention", {"whenDeleted": "Delete"}, "pvc_retention", PvcRetention("Delete", "Retain")),
+    (
+        "pvcRetention",
+        {"whenDeleted": "Delete", "whenScaled": "Retain"},
+        "pvc_retention",
+        PvcRetention("Delete", "Retain"),
+    ),
     (
         "resources",
         {"server": {"requests": {"cpu": 2, "memory": "8Gi"}, "limits": {"memory": "8Gi"}}},
@@ -98,6 +103,7 @@ EVERY_KEY = [
     ("imagePullPolicy", "Always", "image_pull_policy", "Always"),
     ("deployTimeoutSeconds", "600", "deploy_timeout_seconds", 600),
     ("clusterDomain", "k8s.example.org", "cluster_domain", "k8s.example.org"),
+    ("serverConfig", {"max_connections": 500}, "server_config", {"max_connections": 500}),
 ]
 
 
@@ -127,7 +133,7 @@ def test_local_stack_file_is_valid_and_says_what_the_local_cluster_needs() -> No
     assert args.image == args.backup_image == "localhost/mysql-cluster/mariadb:10.11"
     assert args.image_pull_policy == "Never"
     assert args.storage_size == "2Gi"
-    assert args.pvc_retention == PvcRetention(when_deleted="Delete", when_scaled="Delete")
+    assert args.pvc_retention == PvcRetention(when_deleted="Delete", when_scaled="Retain")
     assert args.resources.server == ContainerResources(
         {"cpu": "100m", "memory": "256Mi"}, {"memory": "768Mi"}
     )
@@ -141,8 +147,8 @@ def test_dev_stack_file_is_valid_with_official_images() -> None:
 
 
 BAD_INPUTS = [
-    ({"replicas": "-1"}, ["replicas", "-1", "integer >= 1"]),
-    ({"replicas": "0"}, ["replicas: got 0", "integer >= 1"]),
+    ({"replicas": "-1"}, ["replicas", "-1", "integer from 1 to 64"]),
+    ({"replicas": "0"}, ["replicas: got 0", "integer from 1 to 64"]),
     ({"replicas": "2.5"}, ["replicas", "'2.5'", "an integer"]),
     ({"replicas": "three"}, ["replicas", "'three'", "an integer"]),
     ({"flavor": "postgres"}, ["flavor", "'postgres'", "mysql | mariadb"]),
@@ -157,19 +163,24 @@ BAD_INPUTS = [
     ({"namespace": "db_prod"}, ["namespace", "'db_prod'", "DNS-1123 label"]),
     ({"namespace": "a" * 64}, ["namespace", "DNS-1123 label"]),
     ({"createNamespace": "yes"}, ["createNamespace", "'yes'", "true | false"]),
-    ({"storageSize": "10GB"}, ["storageSize", "'10GB'", "Kubernetes quantity"]),
-    ({"storageSize": "10 Gi"}, ["storageSize", "'10 Gi'", "Kubernetes quantity"]),
-    ({"storageSize": "-1Gi"}, ["storageSize", "'-1Gi'", "positive"]),
-    ({"storageSize": "0"}, ["storageSize", "'0'", "positive"]),
+    ({"storageSize": "10GB"}, ["storageSize", "'10GB'", "a size with a unit"]),
+    ({"storageSize": "10 Gi"}, ["storageSize", "'10 Gi'", "a size with a unit"]),
+    ({"storageSize": "-1Gi"}, ["storageSize", "'-1Gi'", "from 1Gi to 1Pi"]),
+    ({"storageSize": "0"}, ["storageSize", "'0'", "from 1Gi"]),
     ({"storageSize": "1500m"}, ["storageSize", "'1500m'", "whole number of bytes"]),
     ({"storageClass": "Fast_SSD"}, ["storageClass", "'Fast_SSD'", "StorageClass name"]),
-    ({"serverIdOffset": "0"}, ["serverIdOffset", "0", ">= 1"]),
+    ({"serverIdOffset": "0"}, ["serverIdOffset", "0", "from 1 to 4294967295"]),
     ({"serverIdOffset": "4294967295"}, ["serverIdOffset", "4294967295", "<= 4294967293 with 3 replicas"]),
-    ({"serverIdOffset": "4294967296"}, ["serverIdOffset", "4294967296", "<= 4294967295"]),
-    ({"maxLagSeconds": "0"}, ["maxLagSeconds", "0", ">= 1"]),
+    ({"serverIdOffset": "4294967296"}, ["serverIdOffset", "4294967296", "to 4294967295"]),
+    ({"maxLagSeconds": "0"}, ["maxLagSeconds", "0", "from 1 to 3600"]),
     ({"primaryServesReads": "1"}, ["primaryServesReads", "'1'", "true | false"]),
     ({"pvcRetention": {"whenDeleted": "Keep"}}, ["pvcRetention.whenDeleted", "'Keep'", "Retain | Delete"]),
     ({"pvcRetention": {"whenScale": "Delete"}}, ["pvcRetention.whenScale", "did you mean 'whenScaled'"]),
+    # A scale to zero (a routine pause) would delete the primary's volume too.
+    (
+        {"pvcRetention": {"whenScaled": "Delete"}},
+        ["pvcRetention.whenScaled", "'Delete'", "Retain (Delete would"],
+    ),
     ({"pvcRetention": "Retain"}, ["pvcRetention", "'Retain'", "an object with keys whenDeleted, whenScaled"]),
     (
         {"resources": {"server": {"requests": {"memory": "512m"}}}},
@@ -177,7 +188,7 @@ BAD_INPUTS = [
     ),
     (
         {"resources": {"server": {"requests": {"cpu": "half"}}}},
-        ["resources.server.requests.cpu", "'half'", "quantity"],
+        ["resources.server.requests.cpu", "'half'", "a number of CPUs"],
     ),
     (
         {"resources": {"sidecar": {"limits": {"gpu": "1"}}}},
@@ -216,7 +227,7 @@ BAD_INPUTS = [
         ["existingSecret", "'db-credentials'", "only with createNamespace=false"],
     ),
     ({"imagePullPolicy": "never"}, ["imagePullPolicy", "'never'", "Always | IfNotPresent | Never"]),
-    ({"deployTimeoutSeconds": "30"}, ["deployTimeoutSeconds", "30", ">= 60"]),
+    ({"deployTimeoutSeconds": "30"}, ["deployTimeoutSeconds", "30", "from 60 to 604800"]),
     ({"clusterDomain": "cluster..local"}, ["clusterDomain", "'cluster..local'", "DNS domain"]),
     ({"replica": "3"}, ["replica: unknown configuration key", "did you mean 'replicas'"]),
     ({"storagesize": "1Gi"}, ["storagesize: unknown configuration key", "did you mean 'storageSize'"]),

@@ -74,7 +74,7 @@ def test_containers_get_passwords_by_secret_reference_only(deploy: Deploy) -> No
 
 @pytest.mark.parametrize(
     ("container", "has_passwords"),
-    [("init-config", False), ("label-pod", False), ("clone", False), ("mysql", True), ("backup", True)],
+    [("init-config", False), ("label-pod", False), ("mysql", True), ("backup", True)],
 )
 def test_only_containers_that_log_in_to_a_server_get_passwords(
     deploy: Deploy, container: str, has_passwords: bool
@@ -82,6 +82,12 @@ def test_only_containers_that_log_in_to_a_server_get_passwords(
     env = {v["name"] for v in deploy(MySQLClusterArgs()).container(container).get("env", [])}
     assert (set(PASSWORD_VARIABLES) <= env) is has_passwords
     assert bool(set(PASSWORD_VARIABLES) & env) is has_passwords
+
+
+def test_clone_container_gets_only_the_replication_password(deploy: Deploy) -> None:
+    # Ordinal 0 without data asks the replicas for their GTID sets as the replication user (bootstrap.sh).
+    env = {v["name"] for v in deploy(MySQLClusterArgs()).container("clone").get("env", [])}
+    assert set(PASSWORD_VARIABLES) & env == {"MYSQL_REPLICATION_PASSWORD"}
 
 
 def test_existing_secret_replaces_generated_credentials(deploy: Deploy) -> None:

@@ -49,7 +49,20 @@ def test_read_service_selects_every_ready_pod_when_the_primary_serves_reads(depl
 def test_pods_may_label_exactly_the_statefulsets_pods(deploy: Deploy, replicas: int) -> None:
     rendered = deploy(MySQLClusterArgs(replicas=replicas))
     role = rendered.one("kubernetes:rbac.authorization.k8s.io/v1:Role", "mysql-label-pod").inputs
-    (rule,) = role["rules"]
+    rule, state, statefulset, claims = role["rules"]
+    assert state == {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "verbs": ["get", "patch"],
+        "resourceNames": ["mysql-state"],
+    }
+    assert statefulset == {
+        "apiGroups": ["apps"],
+        "resources": ["statefulsets"],
+        "verbs": ["get"],
+        "resourceNames": ["mysql"],
+    }
+    assert claims == {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get"]}
     assert rule["apiGroups"] == [""]
     assert rule["resources"] == ["pods"]
     assert sorted(rule["verbs"]) == ["get", "patch"]

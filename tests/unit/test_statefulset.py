@@ -44,7 +44,8 @@ def test_statefulset_is_explicitly_named_ordered_and_served_by_the_headless_serv
     assert sts["metadata"]["name"] == "mysql"
     spec = sts["spec"]
     assert spec["serviceName"] == "mysql-headless"
-    assert spec["podManagementPolicy"] == "OrderedReady"
+    # Parallel: a primary re-seeding from its replicas must find them running (scripts/bootstrap.sh).
+    assert spec["podManagementPolicy"] == "Parallel"
     assert spec["replicas"] == 5
     assert spec["updateStrategy"] == {"type": "RollingUpdate"}
     selector = spec["selector"]["matchLabels"]
@@ -89,7 +90,7 @@ def test_volume_claim_template(deploy: Deploy, size: str, storage_class: str | N
 
 
 @pytest.mark.parametrize(
-    "retention", [PvcRetention(), PvcRetention("Delete", "Delete"), PvcRetention("Retain", "Retain")]
+    "retention", [PvcRetention(), PvcRetention("Delete", "Retain"), PvcRetention("Retain", "Retain")]
 )
 def test_pvc_retention_policy(deploy: Deploy, retention: PvcRetention) -> None:
     sts = deploy(MySQLClusterArgs(pvc_retention=retention)).statefulset()

@@ -1,0 +1,109 @@
+"""Chaos on the real cluster (issue 7), after the ordinary scenarios and before destroy: a writer records
+every acknowledged row while something breaks; afterwards every acknowledged row is on the primary and on
+every replica, and CHECKSUM TABLE agrees everywhere. Each scenario prints what it measured.
+
+(g) the primary's volume lost and (h) a scale to zero are in test_scenarios.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from .harness import CLUSTER_NAME, Kube, Stack
+from .test_scenarios import Report, assert_healthy, pod_ips, query, wait_for
+from .writer import TABLE, Writer
+
+pytestmark = pytest.mark.e2e
+
+# e2e/cluster.sh keeps containerd's socket under its state directory.
+CONTAINERD_SOCKET = (
+    f"{os.environ.get('MYSQL_CLUSTER_STATE', '/var/lib/mysql-cluster-e2e')}/containerd/containerd.sock"
+)
+
+
+def assert_every_acked_row_everywhere(kube: Kube, password: str, writer: Writer, report: Report) -> None:
+    """Every acknowledged id on every pod, and one checksum of the table on all of them."""
+    acked = set(writer.acked)
+    assert acked, "the writer acknowledged nothing"
+
+    def converged() -> bool:
+        sums = set()
+        for ip in pod_ips(kube).values():
+            ids = {row[0] for row in query(ip, password, f"SELECT id FROM {TABLE}")}
+            missing = acked - ids
+            if missing:
+                return False
+            sums.add(query(ip, password, f"CHECKSUM TABLE {TABLE}")[0][1])
+        return len(sums) == 1
+
+    waited = wait_for("every acknowledged row on every pod, equal checksums", converged, timeout=180)
+    report(
+        f"{len(acked)} acknowledged rows ({writer.failures} failed attempts) on all "
+        f"{len(pod_ips(kube))} pods with one checksum, {waited:.1f}s after the writer stopped"
+    )
+
+
+def container_id(kube: Kube, pod: str, container: str) -> str:
+    statuses = kube.json("get", "pod", pod)["status"]["containerStatuses"]
+    [status] = [s for s in statuses if s["name"] == container]
+    return str(status["containerID"]).removeprefix("containerd://")
+
+
+def restarts(kube: Kube, pod: str, container: str) -> int:
+    statuses = kube.json("get", "pod", pod)["status"]["containerStatuses"]
+    return int(next(s["restartCount"] for s in statuses if s["name"] == container))
+
+
+def test_a_sigkill_of_the_primary_server_under_writes(stack: Stack, kube: Kube, report: Report) -> None:
+    password = stack.password()
+    primary = f"{CLUSTER_NAME}-0"
+    with Writer(kube, password) as writer:
+        writer.wait_for_rows(200)
+        before = restarts(kube, primary, "mysql")
+        start = time.monotonic()
+        subprocess.run(
+            ["ctr", "--address", CONTAINERD_SOCKET, "--namespace", "k8s.io", "task", "kill", "--signal",
+             "SIGKILL", container_id(kube, primary, "mysql")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        wait_for("the server container to restart", lambda: restarts(kube, primary, "mysql") > before, 120)
+        writer.wait_for_rows(200)
+        report(f"primary server SIGKILLed: writes acknowledged again after {time.monotonic() - start:.0f}s")
+    assert_healthy(stack, pods=3)
+    assert_every_acked_row_everywhere(kube, password, writer, report)
+
+
+def test_b_a_replica_pod_and_volume_deleted_under_writes(stack: Stack, kube: Kube, report: Report) -> None:
+    password = stack.password()
+    replica, claim = f"{CLUSTER_NAME}-2", f"data-{CLUSTER_NAME}-2"
+    with Writer(kube, password) as writer:
+        writer.wait_for_rows(200)
+        start = time.monotonic()
+        kube.run("delete", "pvc", claim, "--wait=false")
+        kube.run("delete", "pod", replica, "--wait=true")
+        assert_healthy(stack, pods=3)
+        report(f"replica {replica} and its claim deleted: re-cloned and healthy after "
+               f"{time.monotonic() - start:.0f}s")  # fmt: skip
+        writer.wait_for_rows(200)
+    clone_log = kube.run("logs", replica, "-c", "clone").stdout
+    assert "complete after" in clone_log, clone_log
+    assert_every_acked_row_everywhere(kube, password, writer, report)
+
+
+def test_e_scale_3_to_5_to_2_to_3_under_writes(stack: Stack, kube: Kube, report: Report) -> None:
+    password = stack.password()
+    with Writer(kube, password) as writer:
+        for replicas in (5, 2, 3):
+            writer.wait_for_rows(100)
+            stack.config_set("replicas", str(replicas))
+            start = time.monotonic()
+            stack.up()
+            assert_healthy(stack, pods=replicas)
+            report(f"scaled to {replicas} under writes: healthy after {time.monotonic() - start:.0f}s")
+        writer.wait_for_rows(100)
+    assert_every_acked_row_everywhere(kube, password, writer, report)
+    assert sorted(pod_ips(kube)) == [f"{CLUSTER_NAME}-{i}" for i in range(3)]

@@ -1,0 +1,41 @@
+"""The last end-to-end scenario, after every other file of the tier (pytest runs files by name): destroy."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from .harness import CLUSTER_NAME, Kube, Stack
+from .test_scenarios import Report, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def test_destroy_removes_everything(stack: Stack, kube: Kube, report: Report) -> None:
+    start = time.monotonic()
+    stack.pulumi("destroy", "--yes", "--skip-preview")
+    report(f"pulumi destroy took {time.monotonic() - start:.0f}s")
+    exported = json.loads(stack.pulumi("stack", "export").stdout)
+    resources = exported.get("deployment", {}).get("resources") or []
+    assert resources == [], f"state still holds {[r['urn'] for r in resources]}"
+    leftovers = kube.json(
+        "get",
+        "statefulsets,services,configmaps,secrets,poddisruptionbudgets,networkpolicies,serviceaccounts,roles",
+        "--all-namespaces",
+        "-l",
+        f"app.kubernetes.io/instance={CLUSTER_NAME}",
+        namespaced=False,
+    )
+    assert leftovers["items"] == [], [i["metadata"]["name"] for i in leftovers["items"]]
+    if stack.root_password is not None:
+        # existingSecret path: the namespace and the Secret are the test's, not the stack's.
+        report("state empty; no object of the stack left (namespace and Secret belong to the test)")
+        return
+    wait_for(
+        f"namespace {kube.namespace} to go",
+        lambda: kube.run("get", "namespace", kube.namespace, check=False, namespaced=False).returncode != 0,
+        timeout=180,
+    )
+    report("state empty; no object of the stack left; namespace gone")
