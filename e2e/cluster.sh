@@ -604,6 +604,8 @@ import_images() {
 		bash "$IMAGES_SCRIPT" >&2 || die "$IMAGES_SCRIPT failed"
 		list=$(bash "$IMAGES_SCRIPT" --list) || die "$IMAGES_SCRIPT --list failed"
 	fi
+	# The newer releases' images (e2e/images/build-db.sh), when built: MYSQL_CLUSTER_E2E_FLAVOR selects them.
+	list+=$'\n'"$(bash "$REPO/e2e/images/build-db.sh" --list 2>/dev/null || true)"
 	mkdir -p "$STATE/images"
 	while read -r name tar; do
 		[[ -n $name ]] || continue

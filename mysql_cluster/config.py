@@ -17,7 +17,7 @@ from typing import Any, Literal
 import pulumi
 
 from mysql_cluster import limits, server_config, stack_config
-from mysql_cluster.flavors import DEFAULT_FLAVOR, SUPPORTED_VERSIONS
+from mysql_cluster.flavors import DEFAULT_FLAVOR, RETIRED_VERSIONS, SUPPORTED_VERSIONS
 from mysql_cluster.images import check_image_matches
 from mysql_cluster.validation import Problems, is_dns1123_label, is_dns1123_subdomain, secret_values
 
@@ -236,7 +236,9 @@ def _validate_version(problems: Problems, flavor: str, version: str) -> bool:
         table = "; ".join(f"{name}: {' | '.join(versions)}" for name, versions in SUPPORTED_VERSIONS.items())
         return problems.add("version", version, f"a version of the flavor ({table}), quoted in YAML")
     allowed = " | ".join(SUPPORTED_VERSIONS[flavor])
-    return problems.add("version", version, f"{allowed} for flavor {flavor!r} (quoted in YAML)")
+    retired = RETIRED_VERSIONS.get((flavor, str(version)))
+    why = f" ({retired})" if retired else ""
+    return problems.add("version", version, f"{allowed} for flavor {flavor!r} (quoted in YAML){why}")
 
 
 def _validate_created_namespace(problems: Problems, namespace: str, create: object) -> None:

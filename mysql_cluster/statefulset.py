@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -149,6 +149,14 @@ _BACKUP = _Container(
 )  # fmt: skip
 
 
+def _for_flavor(spec: _Container, flavor: Flavor) -> _Container:
+    """The clone init container of a flavor seeded by the CLONE plugin logs in to its donor (the backup
+    account) and runs a private server with the pod's my.cnf: it gets credentials and the server config."""
+    if spec.name == names.CONTAINER_CLONE and flavor.seeding == "clone-plugin":
+        return replace(spec, credentials=_ALL_PASSWORDS, server_conf="ro")
+    return spec
+
+
 def _pod_template(
     cluster: str, args: MySQLClusterArgs, flavor: Flavor, inputs: PodInputs
 ) -> core.PodTemplateSpecArgs:
@@ -180,7 +188,7 @@ def _pod_template(
             readiness_probe=probes[2] if probes else None,
         )
 
-    init_containers = [build(spec) for spec in _INIT_CONTAINERS]
+    init_containers = [build(_for_flavor(spec, flavor)) for spec in _INIT_CONTAINERS]
     containers = [
         build(
             _MYSQL,

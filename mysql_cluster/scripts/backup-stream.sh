@@ -27,8 +27,8 @@ donor_unfit() { # prints why this replica must not be cloned (status 1: it may b
   status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS" 2>&1) || { printf 'its replication state cannot be read: %s' "$(one_line "$(redact "$status")")"; return 0; }
   errno=$(field "$status" "$LAST_IO_ERRNO_COLUMN") || errno=0
   sql=$(field "$status" "$SQL_RUNNING_COLUMN") || sql=No
-  if [[ $errno == 1236 ]]; then
-    printf 'it cannot catch up with the primary (IO error 1236): it is being cloned again itself'
+  if [[ $errno == "$SOURCE_PURGED_ERRNO" ]]; then
+    printf 'it cannot catch up with the primary (IO error %s): it is being cloned again itself' "$errno"
   elif [[ $sql != Yes ]]; then
     printf 'its applier is stopped (%s=%s): its data may be incomplete' "$SQL_RUNNING_COLUMN" "$sql"
   elif own=$(run_sql "$options" <<<"$SQL_OWN_TRANSACTIONS" 2>&1) && [[ $own == 1 ]]; then

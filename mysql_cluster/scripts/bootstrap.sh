@@ -124,6 +124,12 @@ bootstrap_primary() { # decides; on a re-seed sets donor and peer for the clone 
         "and delete this pod"
     fi
   fi
+  if [[ ${SEEDING:-} == clone-plugin ]]; then
+    die "bootstrap: replica $best holds the cluster's data, but re-seeding a primary is not implemented yet for" \
+      "CLONE-seeded flavors ($FLAVOR_NAME $FLAVOR_VERSION): refusing to initialise an empty primary. Restore" \
+      "this pod's volume, or remove the key initialised-claim from ConfigMap ${STATE_CONFIG_MAP:-<cluster>-state}" \
+      "and delete this pod to start an empty database"
+  fi
   decide reseed "from replica $best"
   # shellcheck disable=SC2034 # donor, peer_host, peer_port and peer drive clone.sh's clone loop
   donor=$best peer_host=$(pod_host "$best") peer_port=$(peer_clone_port "$best")

@@ -12,7 +12,9 @@
 # A failed attempt is logged with its reason and retried; a leftover .clone-tmp is discarded and redone.
 #
 # Optional environment: PEER_CLONE_PORT (default CLONE_PORT), CLONE_RETRIES (30), CLONE_RETRY_DELAY (10 s),
-# CLONE_IDLE_TIMEOUT (1800 s without a byte from the donor ends the attempt).
+# CLONE_IDLE_TIMEOUT (1800 s without a byte from the donor ends the attempt). Flavors seeded by the CLONE
+# plugin (SEEDING=clone-plugin) hand over to clone-plugin.sh once the donor is chosen (PEER_MYSQL_PORT,
+# default MYSQL_PORT: the donor's server port).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -48,6 +50,9 @@ else
   peer_port=${PEER_CLONE_PORT:-$CLONE_PORT}
   require_number peer_port
   peer="$peer_host:$peer_port"
+  if [[ ${SEEDING:-} == clone-plugin ]]; then # MySQL 9.7: the donor's server clones itself, over its own port
+    exec bash "$(dirname "${BASH_SOURCE[0]}")/clone-plugin.sh" "$peer_host" "${PEER_MYSQL_PORT:-${MYSQL_PORT:-}}"
+  fi
 fi
 
 reason= # why the last attempt failed, for the log line

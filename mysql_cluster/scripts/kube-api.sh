@@ -28,6 +28,11 @@ kube_api_init() { # checks the environment; sets kube_namespace and the connecti
   return 0
 }
 
+# socat's own diagnostics (socat 1.8, in the trixie and sid images, warns on every TLS connection: "does not
+# check CRLs") must not mix with the response: they go to this file, and into the log only when no response came.
+kube_socat_errors=$(mktemp)
+trap 'rm -f "$kube_socat_errors"' EXIT
+
 kube_request_once() { # <method> <path> [body]: prints the HTTP response; status 1 when the connection failed
   local method=$1 path=$2 body=${3:-} token headers
   token=$(<"$kube_sa_dir/token")
@@ -40,7 +45,8 @@ kube_request_once() { # <method> <path> [body]: prints the HTTP response; status
   fi
   # shut-none: stdin's end must not close the TLS connection before the response has arrived.
   printf '%s\r\n%s' "$headers" "$body" |
-    socat -t 30 -T 30 STDIO "OPENSSL:$kube_address:$kube_api_port,cafile=$kube_sa_dir/ca.crt,verify=1,shut-none" 2>&1
+    socat -t 30 -T 30 STDIO "OPENSSL:$kube_address:$kube_api_port,cafile=$kube_sa_dir/ca.crt,verify=1,shut-none" \
+      2>"$kube_socat_errors"
 }
 
 # The "message" of a Kubernetes Status object, escaped quotes included.
@@ -64,7 +70,7 @@ kube_request() { # <what> <method> <path> [body]: sets kube_code and kube_body; 
     fi
     kube_message=${message:-$status_line}
     case $kube_code in
-      "") problem="no HTTP response from $kube_address:$kube_api_port: $(redact "${response##*$'\n'}")" ;;
+      "") problem="no HTTP response from $kube_address:$kube_api_port: $(redact "$(tail -n 1 "$kube_socat_errors")")" ;;
       429 | 5??) problem="HTTP $kube_code: $kube_message" ;;
       *) return 0 ;;
     esac

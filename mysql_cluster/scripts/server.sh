@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Container `mysql` (server image). On the first start of ordinal 0 (no $DATA_ROOT/data, and the clone init
 # container decided "initialise": only on the cluster's first start, see bootstrap.sh): initialises a
-# datadir in $DATA_ROOT/.init-tmp, starts it privately (no networking, a private socket, no binary log),
+# datadir in $DATA_ROOT/.init-tmp/data, starts it privately (no networking, a private socket, no binary log),
 # sets the root password, creates the replication and backup users, removes every other account, shuts it
 # down and renames it to data/ (so data/ exists only complete). Then, on every start, execs the server with
 # --defaults-file=$SERVER_CONF_DIR/my.cnf (written by init-config.sh). A primary re-seeded from a replica
@@ -16,7 +16,10 @@ load_flavor
 
 conf=$SERVER_CONF_DIR/my.cnf
 data=$DATA_ROOT/data
-work=$DATA_ROOT/.init-tmp
+# The datadir is built one level down: InnoDB (MySQL) skips hidden directories when it scans a datadir for
+# its tablespaces, so a datadir named .init-tmp initialises but then fails to start (undo_001 "exists").
+init_dir=$DATA_ROOT/.init-tmp
+work=$init_dir/data
 init_socket=$RUN_DIR/init.sock
 init_pid=
 
@@ -91,11 +94,11 @@ shutdown_private_server() {
 
 initialise_primary() {
   require_env MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD REPLICATION_USER BACKUP_USER
-  if [[ -e $work ]]; then
-    log "init: discarding $work left by an interrupted initialisation"
-    rm -rf "$work"
+  if [[ -e $init_dir ]]; then
+    log "init: discarding $init_dir left by an interrupted initialisation"
+    rm -rf "$init_dir"
   fi
-  mkdir -m 0750 "$work"
+  mkdir -m 0750 "$init_dir" "$work"
   log "init: initialising a new datadir in $work ($FLAVOR_NAME $FLAVOR_VERSION)"
   initialise_datadir
   trap stop_private_server EXIT
@@ -105,6 +108,7 @@ initialise_primary() {
   trap - EXIT
   sync
   mv "$work" "$data"
+  rmdir "$init_dir"
   sync "$DATA_ROOT"
   log "init: datadir complete: $data"
 }

@@ -10,7 +10,8 @@
 #    replication again when the server restarted underneath it (also within seconds), leaves a
 #    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
 #    replica is not ready meanwhile), logs replication state changes, and says how to re-clone a
-#    replica whose primary purged the binary logs it needs (error 1236) and has it cloned again.
+#    replica whose primary purged the binary logs it needs (SOURCE_PURGED_ERRNO: 1236, MySQL 13114) and
+#    has it cloned again.
 # On the primary it also writes the heartbeat (heartbeat.sh) every HEARTBEAT_INTERVAL seconds.
 # SIGTERM/SIGINT stop the listener and exit 0.
 set -euo pipefail
@@ -203,7 +204,7 @@ last_stop_notice=
 last_state=
 last_advice=
 
-watch_replication() { # logs state changes; explains error 1236 (stale data) once per occurrence
+watch_replication() { # logs state changes; explains purged-binlog errors (stale data) once per occurrence
   local status io sql lag io_errno io_error sql_errno sql_error state
   status=$(query_vertical "$root" "$SQL_SHOW_REPLICA_STATUS" 2>/dev/null) || return 0
   io=$(field "$status" "$IO_RUNNING_COLUMN") || io=unconfigured
@@ -235,7 +236,7 @@ watch_replication() { # logs state changes; explains error 1236 (stale data) onc
   else
     last_stop_notice=
   fi
-  if [[ $io_errno == 1236 && $last_advice != "$io_error" ]]; then
+  if [[ $io_errno == "$SOURCE_PURGED_ERRNO" && $last_advice != "$io_error" ]]; then
     last_advice=$io_error
     reclone_stale_replica "$io_error"
   fi
@@ -243,12 +244,13 @@ watch_replication() { # logs state changes; explains error 1236 (stale data) onc
 }
 
 reclone_stale_replica() { # <error>: a replica that cannot catch up is cloned again, its data kept aside
-  # Error 1236: the primary no longer has the binary logs this replica needs (it was away longer than the
+  # Error 1236 (MySQL: 13114): the primary no longer has the binary logs this replica needs (it was away
+  # longer than the
   # binlog expiry, or it returned on a volume kept since a scale-down, or the primary was re-seeded). It can
   # never catch up. Its data moves to .stale-data (replacing an older one), then the server stops; the server
   # container, restarted by the kubelet, finds no data/ and clones before it starts (server.sh).
   local data=$DATA_ROOT/data stale=$DATA_ROOT/.stale-data
-  log "replication: STALE DATA: the primary cannot serve this replica's position (error 1236: $1). Cloning" \
+  log "replication: STALE DATA: the primary cannot serve this replica's position (error $SOURCE_PURGED_ERRNO: $1). Cloning" \
     "it again from ordinal $((ORDINAL - 1)): $data moves to $stale (the previous one there is removed; remove" \
     "this one once you no longer need it), the server stops and its container clones when it restarts"
   [[ -d $data ]] || return 0

@@ -3,7 +3,8 @@
 
 They are loaded from their own files, without running `mysql_cluster/__init__.py`, which imports the Pulumi
 SDK for the component: the check needs neither Pulumi's Python packages nor their start-up time (a third of
-a second per run). Both modules import only the standard library.
+a second per run). Both import only the standard library (`flavors` is a package whose modules import only
+each other).
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ def _load(module: str) -> ModuleType:
     package = importlib.util.find_spec("mysql_cluster")  # finds the package without importing it
     if package is None or not package.submodule_search_locations:
         raise ImportError("mysql_cluster not found: run from the repository or install it")
-    path = Path(next(iter(package.submodule_search_locations))) / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(qualified, path)
+    base = Path(next(iter(package.submodule_search_locations)))
+    if (base / module / "__init__.py").is_file():  # a package (flavors): its submodules load through it
+        path = base / module / "__init__.py"
+        spec = importlib.util.spec_from_file_location(
+            qualified, path, submodule_search_locations=[str(base / module)]
+        )
+    else:
+        path = base / f"{module}.py"
+        spec = importlib.util.spec_from_file_location(qualified, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     loaded = importlib.util.module_from_spec(spec)

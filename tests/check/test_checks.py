@@ -192,11 +192,13 @@ def test_mysql_replica_without_super_read_only_fails_constructed() -> None:
         ("10.11.19-MariaDB-0+deb12u1-log", ("mariadb", "10.11")),  # this machine's mariadbd
         ("5.5.5-10.11.6-MariaDB", ("mariadb", "10.11")),  # the old handshake prefix
         ("11.4.5-MariaDB-ubu2404", ("mariadb", "11.4")),
-        ("11.8.2-MariaDB", ("mariadb", "11.4")),  # newer than supported: the newest supported SQL
+        ("11.8.2-MariaDB", ("mariadb", "11.8")),
+        ("12.0.2-MariaDB", ("mariadb", "11.8")),  # newer than supported: the newest supported SQL
         ("10.6.21-MariaDB", ("mariadb", "10.11")),  # older than supported: the oldest supported SQL
         ("8.4.6", ("mysql", "8.4")),
-        ("8.0.43", ("mysql", "8.0")),
+        ("8.0.43", ("mysql", "8.4")),  # retired: the oldest supported SQL (SHOW REPLICA STATUS is 8.0.22+)
         ("9.4.0", ("mysql", "8.4")),
+        ("9.7.4-2", ("mysql", "9.7")),
     ],
 )
 def test_flavor_is_detected_from_the_version_string(version: str, expected: tuple[str, str]) -> None:

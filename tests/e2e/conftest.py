@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .harness import ARTIFACTS, REPO, Kube, Stack
+from .harness import ARTIFACTS, FLAVOR_NAME, FLAVOR_VERSION, LOCAL_IMAGE, REPO, Kube, Stack
 
 
 def _create_existing_secret(env: dict[str, str], namespace: str, name: str) -> dict[str, str]:
@@ -105,6 +105,9 @@ def _new_stack(e2e_env: dict[str, str], root: Path) -> Stack:
     st = Stack(workdir=workdir, env=env)
     st.pulumi("stack", "init", st.name)
     st.config_set("namespace", f"mc-e2e-{secrets.token_hex(3)}")
+    for key, value in (("flavor", FLAVOR_NAME), ("version", FLAVOR_VERSION), ("image", LOCAL_IMAGE),
+                       ("backupImage", LOCAL_IMAGE)):  # fmt: skip
+        st.config_set(key, value)  # MYSQL_CLUSTER_E2E_FLAVOR (harness.py); the local stack's by default
     return st
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -11,7 +12,20 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "e2e-artifacts"
-LOCAL_IMAGE = "localhost/mysql-cluster/mariadb:10.11"
+# The flavor the scenarios deploy: MYSQL_CLUSTER_E2E_FLAVOR=<flavor>-<version> (default: the local stack's
+# MariaDB 10.11). Each runs from its local image: e2e/images/build.sh (10.11), build-db.sh (11.8, MySQL 9.7).
+E2E_FLAVORS = {
+    "mariadb-10.11": ("mariadb", "10.11"),
+    "mariadb-11.8": ("mariadb", "11.8"),
+    "mysql-9.7": ("mysql", "9.7"),
+}
+E2E_FLAVOR = os.environ.get("MYSQL_CLUSTER_E2E_FLAVOR", "mariadb-10.11")
+if E2E_FLAVOR not in E2E_FLAVORS:
+    raise ValueError(f"MYSQL_CLUSTER_E2E_FLAVOR={E2E_FLAVOR!r}: allowed are {', '.join(E2E_FLAVORS)}")
+FLAVOR_NAME, FLAVOR_VERSION = E2E_FLAVORS[E2E_FLAVOR]
+LOCAL_IMAGE = f"localhost/mysql-cluster/{FLAVOR_NAME}:{FLAVOR_VERSION}"
+CLIENT = "mysql" if FLAVOR_NAME == "mysql" else "mariadb"
+"""The SQL client in LOCAL_IMAGE."""
 CLUSTER_NAME = "mysql"
 
 

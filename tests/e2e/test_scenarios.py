@@ -30,7 +30,7 @@ from .checks import (
     resource_types,
     wait_for,
 )
-from .harness import CLUSTER_NAME, LOCAL_IMAGE, Kube, Stack
+from .harness import CLIENT, CLUSTER_NAME, LOCAL_IMAGE, Kube, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,7 @@ def run_client_pod(kube: Kube, stack: Stack, name: str, sql: str) -> str:
                     "name": "client",
                     "image": LOCAL_IMAGE,
                     "imagePullPolicy": "Never",
-                    "command": ["mariadb", "-h", outputs["writeEndpoint"], "-uroot", "-e", sql],
+                    "command": [CLIENT, "-h", outputs["writeEndpoint"], "-uroot", "-e", sql],
                     "env": [
                         {
                             "name": "MYSQL_PWD",

@@ -1,4 +1,4 @@
-"""Fixtures of the script tier."""
+"""Fixtures of the script tier: the flavors it runs against, and two pods for single-script tests."""
 
 from __future__ import annotations
 
@@ -7,10 +7,23 @@ from collections.abc import Iterator
 
 import pytest
 
+from mysql_cluster.flavors import Flavor, get_flavor
 from tests.support.pods import Cluster
 
 REQUIRED_TOOLS = ("mariadbd", "mariadb", "mariadb-admin", "mariadb-install-db", "mariadb-backup", "mbstream",
-                  "socat", "setpriv", "openssl")  # fmt: skip
+                  "socat", "setpriv", "openssl", "unshare", "chroot")  # fmt: skip
+
+MARIADB_FLAVORS = [("mariadb", "10.11"), ("mariadb", "11.8")]
+SCRIPT_FLAVORS = [*MARIADB_FLAVORS, ("mysql", "9.7")]
+"""Every flavor the container scripts are tested against with real servers: 10.11 from this host, the
+others inside their images' root filesystems (tests/support/rootfs.py; `make images-db` builds them).
+Modules about mariadb-backup's stream (test_clone, test_replication) run the MariaDB flavors only;
+tests/scripts/test_mysql.py is their MySQL counterpart."""
+
+
+def flavor_id(param: tuple[str, str]) -> str:
+    """Test id of a (name, version) parameter, e.g. mariadb-11.8."""
+    return "-".join(param)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,11 +38,18 @@ def _tools_installed(request: pytest.FixtureRequest) -> None:
         pytest.fail(f"missing on this host: {', '.join(missing)} (run `bash tools/setup-host.sh`)")
 
 
+@pytest.fixture(scope="module", params=SCRIPT_FLAVORS, ids=flavor_id)
+def flavor(request: pytest.FixtureRequest) -> Flavor:
+    """The flavor a module's cluster runs (each module runs once per flavor)."""
+    name, version = request.param
+    return get_flavor(name, version)
+
+
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster(flavor: Flavor) -> Iterator[Cluster]:
     """Two pods created but not started (mysql-0, mysql-1), for tests that run single scripts. Modules that
     need running servers define their own `cluster`, which takes precedence over this one."""
-    with Cluster() as built:
+    with Cluster(flavor) as built:
         built.new_pod()
         built.new_pod()
         yield built

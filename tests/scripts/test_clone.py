@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from mysql_cluster.flavors import Flavor, get_flavor
+from tests.scripts.conftest import MARIADB_FLAVORS, flavor_id
 from tests.support.clone_port import PROTOCOL, client_context, make_credential, server_context, tls_exchange
 from tests.support.pods import Cluster, Pod, free_port, wait_until
 
@@ -76,9 +78,16 @@ class FakeDonor:
                     pass
 
 
+@pytest.fixture(scope="module", params=MARIADB_FLAVORS, ids=flavor_id)
+def flavor(request: pytest.FixtureRequest) -> Flavor:
+    """MariaDB only: the MySQL counterpart of this module is test_mysql.py."""
+    name, version = request.param
+    return get_flavor(name, version)
+
+
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with Cluster() as built:
+def cluster(flavor: Flavor) -> Iterator[Cluster]:
+    with Cluster(flavor) as built:
         built.start()
         built.primary.sql("CREATE DATABASE app")
         built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
@@ -168,12 +177,10 @@ def test_clone_killed_mid_stream_is_discarded_and_redone(
     work = pod.data_root / ".clone-tmp"
     # A donor that sends most of the stream, then stalls: the clone is killed while it waits.
     with FakeDonor([(without_marker(stream)[:-4096], 30.0)], credential) as donor:
-        prefix = [] if os.geteuid() != 0 else ["setpriv", f"--reuid={cluster.uid}", f"--regid={cluster.gid}",
-                                               "--clear-groups", "--"]  # fmt: skip
         env = {**pod.env, "PEER_CLONE_PORT": str(donor.port)}
         with (pod.root / "logs" / "clone.log").open("a") as log:
-            process = subprocess.Popen([*prefix, "bash", str(cluster.config_dir / "clone.sh")], env=env,
-                                       stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+            process = subprocess.Popen(pod.command("clone.sh"), env=env, stdout=log, stderr=log,
+                                       start_new_session=True)  # fmt: skip
         try:
             wait_until((work / "ibdata1").exists, 30, what="the clone to be under way")
             time.sleep(0.5)

@@ -40,7 +40,7 @@ def test_my_cnf_layers_common_role_custom_then_identity(cluster: Cluster) -> Non
     primary_role = my_cnf(primary).split("# ---- primary.cnf")[1]
     assert "read_only = OFF" in primary_role
     assert "read_only = ON" in my_cnf(replica).split("# ---- replica.cnf")[1]
-    assert "skip_slave_start = ON" in my_cnf(replica)
+    assert f"skip_{'replica' if cluster.flavor.name == 'mysql' else 'slave'}_start = ON" in my_cnf(replica)
 
 
 @pytest.mark.parametrize("name", ["mysql", "mysql-", "mysql-01", "mysql-x", "Mysql-1", "-1", "mysql-1 "])

@@ -51,8 +51,10 @@ def test_default_is_mysql_84() -> None:
 
 @pytest.mark.parametrize(("name", "version", "message"), [
     ("postgres", None, "unknown flavor 'postgres': supported flavors are mariadb, mysql"),
-    ("mysql", "5.7", "unsupported mysql version '5.7': supported versions are 8.4, 8.0"),
-    ("mariadb", "10.6", "unsupported mariadb version '10.6': supported versions are 10.11, 11.4"),
+    ("mysql", "5.7", "unsupported mysql version '5.7': supported versions are 8.4, 9.7"),
+    ("mysql", "8.0", "unsupported mysql version '8.0': MySQL 8.0 reached its end of life in April 2026; "
+                     "use 8.4 or 9.7"),
+    ("mariadb", "10.6", "unsupported mariadb version '10.6': supported versions are 10.11, 11.4, 11.8"),
 ])  # fmt: skip
 def test_unsupported_flavors_are_refused_by_name(name: str, version: str | None, message: str) -> None:
     with pytest.raises(UnknownFlavorError, match=re.escape(message)):
@@ -61,9 +63,10 @@ def test_unsupported_flavors_are_refused_by_name(name: str, version: str | None,
 
 @pytest.mark.parametrize(("name", "version", "image", "backup_image"), [
     ("mysql", "8.4", "mysql:8.4", "percona/percona-xtrabackup:8.4"),
-    ("mysql", "8.0", "mysql:8.0", "percona/percona-xtrabackup:8.0"),
+    ("mysql", "9.7", "mysql:9.7", "mysql:9.7"),  # the CLONE plugin needs no backup tool image
     ("mariadb", "10.11", "mariadb:10.11", "mariadb:10.11"),
     ("mariadb", "11.4", "mariadb:11.4", "mariadb:11.4"),
+    ("mariadb", "11.8", "mariadb:11.8", "mariadb:11.8"),
 ])  # fmt: skip
 def test_images_and_identity(name: str, version: str, image: str, backup_image: str) -> None:
     flavor = get_flavor(name, version)
@@ -89,32 +92,52 @@ SLAVE_ALLOWED = re.compile(r"REPLICATION SLAVE|--slave-info|xtrabackup_slave_inf
 
 
 @pytest.mark.parametrize("pattern", REMOVED_IN_84)
-def test_mysql_84_emits_no_removed_syntax(pattern: str) -> None:
-    flavor = get_flavor("mysql", "8.4")
-    text = rendered("mysql", "8.4") + "\n" + "\n".join(str(value) for value in vars(flavor).values())
+@pytest.mark.parametrize(("name", "version"), MYSQL)
+def test_mysql_emits_no_syntax_removed_in_84(name: str, version: str, pattern: str) -> None:
+    flavor = get_flavor(name, version)
+    text = rendered(name, version) + "\n" + "\n".join(str(value) for value in vars(flavor).values())
     assert re.search(pattern, text) is None
 
 
-def test_mysql_84_says_slave_only_where_nothing_else_exists() -> None:
-    flavor = get_flavor("mysql", "8.4")
-    text = rendered("mysql", "8.4") + "\n" + "\n".join(str(value) for value in vars(flavor).values())
+@pytest.mark.parametrize(("name", "version"), MYSQL)
+def test_mysql_says_slave_only_where_nothing_else_exists(name: str, version: str) -> None:
+    flavor = get_flavor(name, version)
+    text = rendered(name, version) + "\n" + "\n".join(str(value) for value in vars(flavor).values())
     assert re.findall(r"slave", SLAVE_ALLOWED.sub("", text), re.IGNORECASE) == []
 
 
-def test_mysql_84_uses_the_new_binary_log_statements() -> None:
-    flavor = get_flavor("mysql", "8.4")
+@pytest.mark.parametrize(("name", "version"), MYSQL)
+def test_mysql_uses_the_new_binary_log_statements(name: str, version: str) -> None:
+    flavor = get_flavor(name, version)
     assert flavor.show_binary_log_status == "SHOW BINARY LOG STATUS"
     assert "RESET BINARY LOGS AND GTIDS;" in flavor.apply_gtid_position
 
 
-def test_mysql_80_uses_forms_that_exist_in_80() -> None:
-    flavor = get_flavor("mysql", "8.0")
-    # SHOW BINARY LOG STATUS and RESET BINARY LOGS AND GTIDS are 8.2+; the REPLICA/SOURCE forms are 8.0.23+.
-    assert flavor.show_binary_log_status == "SHOW MASTER STATUS"
-    assert "RESET MASTER;" in flavor.apply_gtid_position
-    assert "BINARY LOGS AND GTIDS" not in rendered("mysql", "8.0")
-    assert re.search(r"CHANGE\s+MASTER|SHOW SLAVE|\bSLAVE STATUS", rendered("mysql", "8.0")) is None
-    assert flavor.show_replica_status == "SHOW REPLICA STATUS"
+def test_mysql_84_and_97_take_the_same_statements() -> None:
+    lts, newest = get_flavor("mysql", "8.4"), get_flavor("mysql", "9.7")
+    # init_accounts differs only in the backup account (XtraBackup on the socket, the CLONE donor over TLS).
+    statements = ("change_source", "apply_gtid_position", "show_replica_status", "start_replica",
+                  "stop_replica", "reset_replica_all", "enforce_read_only")  # fmt: skip
+    assert {name: getattr(lts, name) for name in statements} == {
+        name: getattr(newest, name) for name in statements
+    }
+
+
+def test_mysql_97_is_seeded_by_the_clone_plugin_not_a_backup_tool() -> None:
+    # Percona XtraBackup has no 9.x release: 9.7 replicas are seeded by the server's CLONE plugin.
+    assert get_flavor("mysql", "8.4").seeding == "backup-stream"
+    flavor = get_flavor("mysql", "9.7")
+    assert flavor.seeding == "clone-plugin"
+    assert (flavor.backup_binary, flavor.stream_binary, flavor.backup_checkpoints_file) == ("", "", "")
+    assert sourced("mysql", "9.7")["SEEDING"] == "clone-plugin"
+    assert "plugin_load_add = mysql_clone.so" in flavor.common_cnf
+    assert "mysql_clone" not in get_flavor("mysql", "8.4").common_cnf
+    for part in (
+        "SET GLOBAL clone_valid_donor_list = {{DONOR_ADDRESS}};",
+        "CLONE INSTANCE FROM {{BACKUP_USER}}@{{DONOR_HOST}}:{{DONOR_PORT}}",
+        "DATA DIRECTORY = {{DATA_DIRECTORY}} REQUIRE SSL;",
+    ):
+        assert part in flavor.clone_instance
 
 
 @pytest.mark.parametrize(("name", "version"), MYSQL)
@@ -123,10 +146,13 @@ def test_mysql_replication_statements(name: str, version: str) -> None:
     assert flavor.change_source.startswith("CHANGE REPLICATION SOURCE TO SOURCE_HOST = {{SOURCE_HOST}}")
     for option in (
         "SOURCE_AUTO_POSITION = 1",
-        "GET_SOURCE_PUBLIC_KEY = 1",
+        "SOURCE_SSL = 1",
         "SOURCE_PASSWORD = {{REPLICATION_PASSWORD}}",
     ):
         assert option in flavor.change_source
+    # caching_sha2_password over TLS: no unverified public key fetch, and the account refuses plain text.
+    assert "GET_SOURCE_PUBLIC_KEY" not in flavor.change_source
+    assert "@`%` IDENTIFIED BY {{REPLICATION_PASSWORD}} REQUIRE SSL;" in flavor.init_accounts
     assert (flavor.start_replica, flavor.stop_replica) == ("START REPLICA", "STOP REPLICA")
     assert "SET GLOBAL gtid_purged = {{GTID_POSITION}};" in flavor.apply_gtid_position
     assert flavor.enforce_read_only == "SET GLOBAL super_read_only = ON"
@@ -135,7 +161,8 @@ def test_mysql_replication_statements(name: str, version: str) -> None:
         "Replica_SQL_Running",
     )
     assert flavor.lag_column == "Seconds_Behind_Source"
-    assert (flavor.backup_binary, flavor.stream_binary) == ("xtrabackup", "xbstream")
+    if flavor.seeding == "backup-stream":
+        assert (flavor.backup_binary, flavor.stream_binary) == ("xtrabackup", "xbstream")
 
 
 @pytest.mark.parametrize(("name", "version"), MYSQL)
@@ -177,8 +204,9 @@ def test_mariadb_server_options_and_read_only_design(name: str, version: str) ->
     assert "REVOKE READ_ONLY ADMIN, FILE ON *.* FROM `root`@`%`;" in get_flavor(name, version).init_accounts
 
 
-def test_mariadb_114_backup_files_carry_the_new_names() -> None:
-    old, new = get_flavor("mariadb", "10.11"), get_flavor("mariadb", "11.4")
+@pytest.mark.parametrize("version", ["11.4", "11.8"])
+def test_mariadb_11_backup_files_carry_the_new_names(version: str) -> None:
+    old, new = get_flavor("mariadb", "10.11"), get_flavor("mariadb", version)
     assert old.backup_checkpoints_file == "xtrabackup_checkpoints"
     assert (new.backup_checkpoints_file, new.backup_binlog_info_file, new.backup_replica_info_file) == (
         "mariadb_backup_checkpoints", "mariadb_backup_binlog_info", "mariadb_backup_slave_info"
@@ -192,7 +220,13 @@ def test_accounts_have_least_privilege(name: str, version: str) -> None:
     replication = [(what, on) for what, on, to in grants if to == "{{REPLICATION_USER}}@`%`"]
     assert replication == [("REPLICATION SLAVE", "*.*")]
     backup_targets = {to for what, on, to in grants if "BACKUP_USER" in to}
-    assert backup_targets == {"{{BACKUP_USER}}@`localhost`"}  # the backup account exists on the socket only
+    if get_flavor(name, version).seeding == "clone-plugin":
+        # The CLONE donor is reached over the network, with TLS only, and may do nothing but BACKUP_ADMIN.
+        assert backup_targets == {"{{BACKUP_USER}}@`%`"}
+        assert [(what, on) for what, on, to in grants if "BACKUP_USER" in to] == [("BACKUP_ADMIN", "*.*")]
+        assert "{{BACKUP_USER}}@`%` IDENTIFIED BY {{BACKUP_PASSWORD}} REQUIRE SSL;" in accounts
+    else:
+        assert backup_targets == {"{{BACKUP_USER}}@`localhost`"}  # the backup tool uses the socket only
     assert "ALL" not in " ".join(what for what, on, to in grants if "BACKUP_USER" in to)
     # Passwords are placeholders, filled by the scripts as quoted literals; never empty.
     assert "IDENTIFIED BY ''" not in accounts

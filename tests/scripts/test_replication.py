@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pymysql
 import pytest
 
+from mysql_cluster.flavors import Flavor, get_flavor
+from tests.scripts.conftest import MARIADB_FLAVORS, flavor_id
 from tests.support.clone_port import secret_forms
 from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Pod, wait_until
 
@@ -33,9 +34,16 @@ def watch() -> Iterator[CommandLineWatch]:
         yield running
 
 
+@pytest.fixture(scope="module", params=MARIADB_FLAVORS, ids=flavor_id)
+def flavor(request: pytest.FixtureRequest) -> Flavor:
+    """MariaDB only: the MySQL counterpart of this module is test_mysql.py."""
+    name, version = request.param
+    return get_flavor(name, version)
+
+
 @pytest.fixture(scope="module")
-def cluster(watch: CommandLineWatch) -> Iterator[Cluster]:
-    with Cluster() as built:
+def cluster(flavor: Flavor, watch: CommandLineWatch) -> Iterator[Cluster]:
+    with Cluster(flavor) as built:
         built.start()
         primary = built.primary
         primary.sql("CREATE DATABASE app")
@@ -129,10 +137,10 @@ def test_replicas_boot_read_only_without_starting_replication(cluster: Cluster) 
     # What the server reads (later options win): read-only, and replication left to the sidecar. That the
     # server really does not start it is shown by tests/scripts/test_restart.py.
     for pod, read_only in ((cluster.primary, "OFF"), *((replica, "ON") for replica in cluster.replicas)):
-        options = subprocess.run(
-            ["mariadbd", f"--defaults-file={pod.root / 'conf' / 'my.cnf'}", "--print-defaults"],
-            capture_output=True, text=True, check=True,
-        ).stdout.split()  # fmt: skip
+        my_cnf = pod.root / "conf" / "my.cnf"
+        printed = cluster.run(cluster.flavor.server_binary, f"--defaults-file={my_cnf}", "--print-defaults")
+        assert printed.returncode == 0, printed.stderr
+        options = printed.stdout.split()
         assert [o for o in options if o.startswith("--read_only=")][-1] == f"--read_only={read_only}"
         assert "--skip_slave_start=ON" in options
         assert f"--server_id={100 + pod.ordinal}" in options

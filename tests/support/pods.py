@@ -17,8 +17,11 @@ no performance_schema, loopback only) which init-config.sh appends after the rea
 role file; the sidecar checks every second instead of every ten.
 
 Processes run as the `mysql` user (`setpriv`, when the tests run as root; else as the current user), each
-in its own session, so that `stop()`/`kill()` reach every child (socat and its backups). `Cluster.close()`
-(also on `with` exit and at interpreter exit) kills everything it started and removes its directory.
+in its own session, so that `stop()`/`kill()` reach every child (socat and its backups). For a flavor this
+host has no server for (MariaDB 11.8, MySQL 9.7), every script and program runs inside that flavor's image
+root filesystem instead, as its uid 999 (`tests/support/rootfs.py`): the same paths, the image's programs.
+`Cluster.close()` (also on `with` exit and at interpreter exit) kills everything it started and removes its
+directory.
 
 Logs: each script's stdout and stderr go to `<pod>/logs/<script>.log` (appended across restarts);
 `Pod.log(script)` and `Cluster.logs()` read them, and tests assert on them.
@@ -26,10 +29,10 @@ Logs: each script's stdout and stderr go to `<pod>/logs/<script>.log` (appended 
 This module is shared: the script tests (tests/scripts/) and the post-deploy check tests (tests/check/)
 build on it. Keep its public names stable:
     Cluster: start, add_replica, new_pod, replace_pod, pod, primary, replicas, pods, flavor, passwords,
-        config_dir, root, uid, gid, logs, close;
+        config_dir, root, uid, gid, rootfs, prefix, run, logs, close;
     Pod: name, ordinal, port, clone_port, address, socket, data_dir, data_root, root, env, init,
-        run_script, start, start_server, start_sidecar, stop, kill, restart, stop_server, kill_server,
-        kill_sidecar, wait_alive, wait_ready, probe, sql, connect, replica_status, log, logs;
+        command, run_script, start, start_server, start_sidecar, stop, kill, restart, stop_server,
+        kill_server, kill_sidecar, wait_alive, wait_ready, probe, sql, connect, replica_status, log, logs;
     Passwords, DEFAULT_PASSWORDS, CommandLineWatch, wait_until, free_port, listening.
 """
 
@@ -55,6 +58,7 @@ from typing import Any, Literal, TypeVar
 import pymysql
 
 from mysql_cluster.flavors import Flavor, get_flavor, render_config_files
+from tests.support.rootfs import command_prefix, rootfs_of
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "mysql_cluster" / "scripts"
 """The container scripts, used verbatim."""
@@ -71,7 +75,16 @@ innodb_buffer_pool_size = 32M
 innodb_log_file_size = 8M
 performance_schema = OFF
 """
-"""Content of the test ConfigMap's `custom.cnf`."""
+"""Content of the test ConfigMap's `custom.cnf` for MariaDB (`test_cnf(flavor)` for any flavor)."""
+
+
+def test_cnf(flavor: Flavor) -> str:
+    """The test ConfigMap's `custom.cnf` for `flavor`: a small redo log, by the option the server knows
+    (MySQL 8.0.30 replaced innodb_log_file_size with innodb_redo_log_capacity; 9.x refuses the old one)."""
+    if flavor.name == "mysql":
+        return TEST_CNF.replace("innodb_log_file_size = 8M", "innodb_redo_log_capacity = 8M")
+    return TEST_CNF
+
 
 T = TypeVar("T")
 
@@ -246,6 +259,7 @@ class Pod:
         if ordinal > 0:
             self.env["PRIMARY_PORT"] = str(cluster.pods[0].port)
             self.env["PEER_CLONE_PORT"] = str(cluster.pods[ordinal - 1].clone_port)
+            self.env["PEER_MYSQL_PORT"] = str(cluster.pods[ordinal - 1].port)
         self.env.update(cluster.extra_env)
         self.server: subprocess.Popen[bytes] | None = None
         self.sidecar: subprocess.Popen[bytes] | None = None
@@ -274,9 +288,9 @@ class Pod:
 
     # ---------------------------------------------------------------------------------- scripts --
 
-    def _command(self, script: str, *args: str) -> list[str]:
-        prefix, _, _ = _run_as()
-        return [*prefix, "bash", str(self.cluster.config_dir / script), *args]
+    def command(self, script: str, *args: str) -> list[str]:
+        """The command line that runs `bash <script> <args>` as this pod's containers would."""
+        return [*self.cluster.prefix, "bash", str(self.cluster.config_dir / script), *args]
 
     def run_script(
         self, script: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 180
@@ -287,7 +301,7 @@ class Pod:
         non-zero exit: callers assert on `returncode`.
         """
         result = subprocess.run(
-            self._command(script, *args),
+            self.command(script, *args),
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
@@ -313,7 +327,7 @@ class Pod:
         log = (self.log_dir / f"{Path(script).stem}.log").open("ab")
         with log:
             process = subprocess.Popen(
-                self._command(script),
+                self.command(script),
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -397,7 +411,7 @@ class Pod:
     ) -> subprocess.CompletedProcess[str]:
         """Runs `bash probe.sh <kind>` as the kubelet would (optionally with environment overrides)."""
         return subprocess.run(
-            self._command("probe.sh", kind),
+            self.command("probe.sh", kind),
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
@@ -484,13 +498,14 @@ class Cluster:
     """One emulated StatefulSet of `Pod`s sharing a ConfigMap directory. Use it as a context manager.
 
     Args:
-        flavor: the flavor whose rendered files the ConfigMap carries (default MariaDB 10.11: the server
-            installed on the test host).
+        flavor: the flavor whose rendered files the ConfigMap carries and whose server runs (default
+            MariaDB 10.11: the server installed on the test host; others run in their image's root
+            filesystem, see tests/support/rootfs.py).
         name: the StatefulSet name; pods are `<name>-<ordinal>`.
         passwords: the cluster Secret.
         max_lag_seconds, server_id_offset: as the stack configuration would set them.
         extra_env: added to (or overriding) every pod's environment.
-        custom_cnf: the ConfigMap's custom.cnf (default `TEST_CNF`).
+        custom_cnf: the ConfigMap's custom.cnf (default `test_cnf(flavor)`).
     """
 
     def __init__(
@@ -502,7 +517,7 @@ class Cluster:
         max_lag_seconds: int = 60,
         server_id_offset: int = 100,
         extra_env: Mapping[str, str] | None = None,
-        custom_cnf: str = TEST_CNF,
+        custom_cnf: str | None = None,
     ) -> None:
         self.flavor = flavor or get_flavor("mariadb", "10.11")
         self.name = name
@@ -510,11 +525,17 @@ class Cluster:
         self.max_lag_seconds = max_lag_seconds
         self.server_id_offset = server_id_offset
         self.extra_env = dict(extra_env or {})
-        _, self.uid, self.gid = _run_as()
+        self.rootfs = rootfs_of(self.flavor)
+        """The root filesystem the pods' programs run in (None: this host's programs)."""
+        if self.rootfs is None:
+            self.prefix, self.uid, self.gid = _run_as()
+        else:
+            self.uid, self.gid = self.flavor.run_as_user, self.flavor.run_as_group
+            self.prefix = command_prefix(self.rootfs, self.uid, self.gid)
         self.root = Path(tempfile.mkdtemp(prefix="mysql-cluster-pods-"))
         self.root.chmod(0o755)  # the pods' user must traverse it
         self.config_dir = self.root / "configmap"
-        self._write_configmap(custom_cnf)
+        self._write_configmap(test_cnf(self.flavor) if custom_cnf is None else custom_cnf)
         self.pods: list[Pod] = []
         self._processes: list[subprocess.Popen[bytes]] = []
         # The state ConfigMap's initialised-claim: outlives every pod's volume, like the real one.
@@ -589,6 +610,20 @@ class Cluster:
         if start:
             pod.start(wait=wait, timeout=timeout)
         return pod
+
+    def run(
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Runs a program as the pods' containers would (same user, same root filesystem); never raises
+        on a non-zero exit."""
+        return subprocess.run(
+            [*self.prefix, *args],
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def logs(self) -> str:
         """Every log of every pod."""

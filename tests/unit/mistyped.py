@@ -43,7 +43,7 @@ MISTAKES: list[Mistake] = [
     *_each("deployTimeoutSeconds", "9223372037", "1e4"),
     # choices: case, near misses, blanks
     *_each("flavor", "MySQL", "postgres", "mysql8", "", " mysql", "percona"),
-    *_each("version", "5.7", "8", "8.4.3", "9.7", "8.4 ", "", "10.11"),
+    *_each("version", "5.7", "8", "8.4.3", "9.4", "8.0", "8.4 ", "", "10.11"),
     Mistake({"flavor": "mariadb", "version": "8.4"}, "version"),
     Mistake({"flavor": "mariadb", "version": "10.1"}, "version"),
     *_each("antiAffinity", "strict", "Soft", "required", ""),
@@ -70,7 +70,7 @@ MISTAKES: list[Mistake] = [
     Mistake({"flavor": "mariadb", "image": "mysql:8.4"}, "image"),
     Mistake({"image": "mariadb:11.4"}, "image"),
     Mistake({"image": "mysql:8.0.36"}, "image"),
-    Mistake({"version": "8.0", "image": "docker.io/library/mysql:8.4.3-oracle"}, "image"),
+    Mistake({"version": "9.7", "image": "docker.io/library/mysql:8.4.3-oracle"}, "image"),
     Mistake({"flavor": "mariadb", "version": "11.4", "image": "mariadb:10.11"}, "image"),
     Mistake({"backupImage": "percona/percona-xtrabackup:8.0"}, "backupImage"),
     Mistake({"flavor": "mariadb", "backupImage": "percona/percona-xtrabackup:8.4"}, "backupImage"),

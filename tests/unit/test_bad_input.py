@@ -61,11 +61,8 @@ def test_every_key_has_mistakes_tried() -> None:
         {"image": "registry.example.com:5000/db/mysql:8.4@sha512:" + SHA * 2},
         {"flavor": "mariadb", "image": "mariadb:10.11.6", "backupImage": "docker.io/library/mariadb:10.11"},
         {"image": "mysql:8", "backupImage": "percona/percona-xtrabackup:8.4.0-1"},  # a major alone floats
-        {
-            "version": "8.0",
-            "image": "mysql:8.0.40-oracle",
-            "backupImage": "percona/percona-xtrabackup:8.0.35-31",
-        },
+        {"version": "9.7", "image": "mysql:9.7.4-oracle", "backupImage": "mysql:9.7.4"},
+        {"flavor": "mariadb", "version": "11.8", "image": "mariadb:11.8.3", "backupImage": "mariadb:11.8"},
         {
             "image": "registry.example.com/team/db-server:2.3",
             "backupImage": "registry.example.com/team/tools:1",
@@ -117,7 +114,7 @@ def test_values_of_python_callers_are_hidden_within_secret_values() -> None:
     with secret_values({"flavor"}), pytest.raises(ConfigError) as raised:
         MySQLClusterArgs(flavor="mariadb", version="Zq.1")
     # The versions allowed would tell the flavor: the error lists every flavor's.
-    assert "mysql: 8.4 | 8.0; mariadb: 10.11 | 11.4" in str(raised.value)
+    assert "mysql: 8.4 | 9.7; mariadb: 10.11 | 11.4 | 11.8" in str(raised.value)
     assert "for flavor 'mariadb'" not in str(raised.value)
 
 

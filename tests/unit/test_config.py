@@ -56,7 +56,7 @@ def test_defaults_are_the_documented_ones() -> None:
 EVERY_KEY = [
     ("replicas", "5", "replicas", 5),
     ("flavor", "mariadb", "flavor", "mariadb"),
-    ("version", "8.0", "version", "8.0"),
+    ("version", "9.7", "version", "9.7"),
     (
         "image",
         "registry.example.com:5000/db/mysql:8.4.3",
@@ -154,8 +154,9 @@ BAD_INPUTS = [
     ({"replicas": "2.5"}, ["replicas", "'2.5'", "an integer"]),
     ({"replicas": "three"}, ["replicas", "'three'", "an integer"]),
     ({"flavor": "postgres"}, ["flavor", "'postgres'", "mysql | mariadb"]),
-    ({"version": "5.7"}, ["version", "'5.7'", "8.4 | 8.0", "'mysql'"]),
-    ({"flavor": "mariadb", "version": "8.4"}, ["version", "'8.4'", "10.11 | 11.4", "'mariadb'"]),
+    ({"version": "5.7"}, ["version", "'5.7'", "8.4 | 9.7", "'mysql'"]),
+    ({"version": "8.0"}, ["version", "'8.0'", "8.4 | 9.7", "MySQL 8.0 reached its end of life in April"]),
+    ({"flavor": "mariadb", "version": "8.4"}, ["version", "'8.4'", "10.11 | 11.4 | 11.8", "'mariadb'"]),
     ({"image": "mysql"}, ["image", "'mysql'", "explicit tag"]),
     ({"image": "mysql:latest"}, ["image", "'mysql:latest'", "other than 'latest'"]),
     ({"image": "MySQL:8.4"}, ["image", "'MySQL:8.4'"]),

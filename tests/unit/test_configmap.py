@@ -24,7 +24,9 @@ def test_scripts_are_shipped_byte_for_byte(deploy: Deploy) -> None:
     assert set(names.ENTRYPOINT_SCRIPTS) <= set(on_disk)
 
 
-@pytest.mark.parametrize(("flavor", "version"), [("mysql", "8.4"), ("mysql", "8.0"), ("mariadb", "10.11")])
+@pytest.mark.parametrize(
+    ("flavor", "version"), [("mysql", "8.4"), ("mysql", "9.7"), ("mariadb", "10.11"), ("mariadb", "11.8")]
+)
 def test_rendered_configuration_is_shipped(deploy: Deploy, flavor: str, version: str) -> None:
     config_map = deploy(MySQLClusterArgs(flavor=flavor, version=version)).one(
         "kubernetes:core/v1:ConfigMap", "mysql-config"

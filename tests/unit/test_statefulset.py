@@ -119,7 +119,8 @@ def test_containers_run_the_programs_own_scripts_in_contract_order(deploy: Deplo
     ("args", "server", "backup"),
     [
         (MySQLClusterArgs(), "mysql:8.4", "percona/percona-xtrabackup:8.4"),
-        (MySQLClusterArgs(version="8.0"), "mysql:8.0", "percona/percona-xtrabackup:8.0"),
+        (MySQLClusterArgs(version="9.7"), "mysql:9.7", "mysql:9.7"),
+        (MySQLClusterArgs(flavor="mariadb", version="11.8"), "mariadb:11.8", "mariadb:11.8"),
         (MySQLClusterArgs(flavor="mariadb", version="11.4"), "mariadb:11.4", "mariadb:11.4"),
         (
             MySQLClusterArgs(image="r.example/my:8.4.2"),
@@ -223,6 +224,30 @@ def test_only_label_pod_gets_an_api_token_and_it_gets_no_data(deploy: Deploy) ->
     assert projected[1]["configMap"]["name"] == "kube-root-ca.crt"
 
 
+@pytest.mark.parametrize(
+    ("args", "seeded_by_plugin"),
+    [
+        (MySQLClusterArgs(version="9.7"), True),
+        (MySQLClusterArgs(), False),
+        (MySQLClusterArgs(flavor="mariadb"), False),
+    ],
+)
+def test_clone_container_logs_in_only_when_the_clone_plugin_seeds(
+    deploy: Deploy, args: MySQLClusterArgs, seeded_by_plugin: bool
+) -> None:
+    """The CLONE plugin's recipient logs in to the donor (backup account) and runs a private server with the
+    pod's my.cnf (and its root password); a streamed backup needs the backup password only as its credential on
+    the clone port (scripts/transport.sh), and no server configuration."""
+    clone = deploy(args).container("clone")
+    env, mounts = env_of(clone), mounts_of(clone)
+    assert "MYSQL_BACKUP_PASSWORD" in env
+    assert ("MYSQL_ROOT_PASSWORD" in env) is seeded_by_plugin
+    assert (mounts.get("/etc/mysql/conf.d") == ("server-conf", True)) is seeded_by_plugin
+    if seeded_by_plugin:
+        assert env["MYSQL_BACKUP_PASSWORD"]["secretKeyRef"]["key"] == "backup-password"
+    assert "PEER_MYSQL_PORT" not in env  # test-only override
+
+
 def test_service_links_cannot_shadow_the_contract_environment(deploy: Deploy) -> None:
     assert deploy(MySQLClusterArgs()).pod_spec()["enableServiceLinks"] is False
 
@@ -304,7 +329,7 @@ def test_checksum_annotation_is_the_config_maps_content(deploy: Deploy) -> None:
 def test_configuration_changes_roll_the_pods(deploy: Deploy) -> None:
     base = annotations(deploy(MySQLClusterArgs()))
     same = annotations(deploy(MySQLClusterArgs(replicas=5)))
-    other = annotations(deploy(MySQLClusterArgs(version="8.0")))
+    other = annotations(deploy(MySQLClusterArgs(version="9.7")))
     assert base == same  # scaling changes no configuration
     for key in ("mysql-cluster.io/config-checksum", "mysql-cluster.io/server-config-checksum"):
         assert other[key] != base[key]

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Proves that the tarballs from e2e/images/build-db.sh import into containerd and run: starts a private
+# containerd (root, state and socket under a temp dir, CRI plugin off: it never touches a containerd already
+# running here), imports every image, and runs in each: the uid (999), the empty datadir, the server's,
+# client's and socat's versions, the tools the scripts call, and (MySQL) the CLONE plugin's library.
+# The servers themselves are exercised by the script tier, which runs them inside the same root filesystems.
+#
+# Usage: e2e/images/verify-db.sh   (root; builds nothing: run build-db.sh first)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+log() { printf '[images-verify-db] %s\n' "$*" >&2; }
+die() { printf '[images-verify-db] FAIL: %s\n' "$*" >&2; exit 1; }
+[[ $EUID -eq 0 ]] || die "must run as root (starts containerd and runc)"
+for p in containerd runc ctr; do command -v "$p" >/dev/null || die "$p is needed (Debian packages containerd, runc)"; done
+
+list=$(bash "$HERE/build-db.sh" --list) || die "images not built: run $HERE/build-db.sh"
+
+T=$(mktemp -d /var/tmp/mysql-cluster-images-verify-db.XXXXXX)
+CPID=""
+cleanup() {
+  if [[ -n $CPID ]] && kill -0 "$CPID" 2>/dev/null; then
+    kill -TERM "$CPID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.2; done
+  fi
+  if awk -v t="$T" 'index($2, t "/") == 1 { f = 1 } END { exit !f }' /proc/mounts; then
+    log "WARNING: mounts remain below $T; left in place"
+  else
+    rm -rf "$T"
+  fi
+}
+trap cleanup EXIT
+
+cat >"$T/config.toml" <<EOF
+version = 2
+root = "$T/root"
+state = "$T/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$T/containerd.sock"
+[ttrpc]
+  address = "$T/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$T/opt"
+EOF
+containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
+CPID=$!
+CTR=(ctr --address "$T/containerd.sock" -n k8s.io)
+for _ in $(seq 100); do "${CTR[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
+"${CTR[@]}" version >/dev/null || { tail -n 20 "$T/containerd.log" >&2; die "containerd did not start"; }
+
+# shellcheck disable=SC2016 # runs in the container's bash
+check='
+  set -eu
+  echo "id: $(id)"
+  [ "$(id -u):$(id -g)" = 999:999 ]
+  [ "$(stat -c %u:%g /var/lib/mysql)" = 999:999 ] && [ -z "$(ls -A /var/lib/mysql)" ]
+  "$1" --version
+  "$2" --version
+  socat -V | grep -m1 "socat version"
+  for c in "$3" bash sed grep sync mktemp tail hostname; do command -v "$c" >/dev/null || { echo "missing $c"; exit 1; }; done
+  if [ "$1" = mysqld ]; then test -f /usr/lib/mysql/plugin/mysql_clone.so && test -d /var/lib/mysql-files; fi
+  if [ "$1" = mariadbd ]; then mariadb-backup --version 2>&1 | head -n1; command -v mbstream >/dev/null; fi
+'
+n=0
+while read -r ref tar; do
+  [[ -n $ref ]] || continue
+  log "import $tar"
+  "${CTR[@]}" images import "$tar" >/dev/null </dev/null
+  "${CTR[@]}" images ls -q | grep -qx "$ref" || die "$ref not listed after import"
+  case $ref in
+    */mysql:*) programs=(mysqld mysql mysqladmin) ;;
+    */mariadb:*) programs=(mariadbd mariadb mariadb-admin) ;;
+    *) die "unexpected image $ref" ;;
+  esac
+  log "run $ref"
+  "${CTR[@]}" run --rm "$ref" "verify-db-$$-$n" bash -c "$check" check "${programs[@]}" </dev/null ||
+    die "$ref does not carry what the scripts need"
+  n=$((n + 1))
+done <<<"$list"
+log "OK: $n images import and run"

@@ -1,0 +1,71 @@
+"""`flavor.env`: the flavor's values as shell assignments, sourced by the container scripts (lib.sh)."""
+
+from __future__ import annotations
+
+from mysql_cluster.flavors.model import Flavor
+
+
+def flavor_env(flavor: Flavor) -> str:
+    """Shell assignments (single-quoted, safe to `source`) of everything the scripts need."""
+    values: list[tuple[str, str, str]] = [
+        ("FLAVOR_NAME", flavor.name, "flavor and major version"),
+        ("FLAVOR_VERSION", flavor.version, ""),
+        ("SERVER_BIN", flavor.server_binary, "programs"),
+        ("CLIENT_BIN", flavor.client_binary, ""),
+        ("ADMIN_BIN", flavor.admin_binary, ""),
+        ("UPGRADE_BIN", flavor.upgrade_binary, "empty: the server upgrades itself at startup"),
+        ("INSTALL_DB_BIN", flavor.install_db_binary, "empty: `$SERVER_BIN --initialize-insecure`"),
+        ("SEEDING", flavor.seeding, "backup-stream or clone-plugin"),
+        ("BACKUP_BIN", flavor.backup_binary, ""),
+        ("STREAM_BIN", flavor.stream_binary, ""),
+        ("BACKUP_REPLICA_INFO_OPTION", flavor.backup_replica_info_option, "backup files and options"),
+        ("BACKUP_BINLOG_INFO_FILE", flavor.backup_binlog_info_file, ""),
+        ("BACKUP_REPLICA_INFO_FILE", flavor.backup_replica_info_file, ""),
+        ("BACKUP_CHECKPOINTS_FILE", flavor.backup_checkpoints_file, ""),
+        ("BACKUP_INFO_FILE", flavor.backup_info_file, ""),
+        ("BACKUP_PREPARED_TYPE", flavor.backup_prepared_type, ""),
+        ("REPLICA_INFO_GTID_VARIABLE", flavor.replica_info_gtid_variable, ""),
+        ("IO_RUNNING_COLUMN", flavor.io_running_column, f"columns of {flavor.show_replica_status}"),
+        ("SQL_RUNNING_COLUMN", flavor.sql_running_column, ""),
+        ("LAG_COLUMN", flavor.lag_column, ""),
+        ("SOURCE_HOST_COLUMN", flavor.source_host_column, ""),
+        ("SOURCE_PORT_COLUMN", flavor.source_port_column, ""),
+        ("SOURCE_USER_COLUMN", flavor.source_user_column, ""),
+        ("AUTO_POSITION_COLUMN", flavor.auto_position_column, ""),
+        ("AUTO_POSITION_VALUE", flavor.auto_position_value, ""),
+        ("LAST_IO_ERRNO_COLUMN", flavor.last_io_errno_column, ""),
+        ("LAST_IO_ERROR_COLUMN", flavor.last_io_error_column, ""),
+        ("SOURCE_PURGED_ERRNO", flavor.source_purged_errno, "IO error: the source purged needed binlogs"),
+        ("LAST_SQL_ERRNO_COLUMN", flavor.last_sql_errno_column, ""),
+        ("LAST_SQL_ERROR_COLUMN", flavor.last_sql_error_column, ""),
+        ("READ_ONLY_VARIABLES", " ".join(flavor.read_only_variables), "all ON on a replica"),
+        (
+            "SQL_SHOW_REPLICA_STATUS",
+            f"{flavor.show_replica_status};",
+            "SQL, `;`-terminated ({{NAME}}: flavors.py)",
+        ),
+        ("SQL_STOP_REPLICA", f"{flavor.stop_replica};", ""),
+        ("SQL_START_REPLICA", f"{flavor.start_replica};", ""),
+        ("SQL_RESET_REPLICA_ALL", f"{flavor.reset_replica_all};", ""),
+        ("SQL_CHANGE_SOURCE", flavor.change_source, ""),
+        ("SQL_APPLY_GTID_POSITION", flavor.apply_gtid_position, ""),
+        ("SQL_ENFORCE_READ_ONLY", f"{flavor.enforce_read_only};", ""),
+        ("SQL_SEED_PRIMARY_GTID", flavor.seed_primary_gtid, ""),
+        ("SQL_GTID_SUBSET", flavor.gtid_subset_sql, ""),
+        ("SQL_OWN_TRANSACTIONS", flavor.own_transactions_sql, ""),
+        ("GTID_EXECUTED_VARIABLE", flavor.gtid_executed_variable, "GTID sets"),
+        ("GTID_ORDER", flavor.gtid_order, ""),
+        ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),
+        ("SQL_CLONE_INSTANCE", flavor.clone_instance, "empty unless SEEDING=clone-plugin"),
+    ]
+    lines = [
+        f"# Rendered by mysql_cluster/flavors for {flavor.name} {flavor.version}; sourced by the",
+        "# container scripts (lib.sh). Every value is single-quoted: sourcing runs nothing.",
+    ]
+    for key, value, comment in values:
+        if "'" in value:  # keeps the quoting trivial and the file readable in the ConfigMap
+            raise ValueError(f"{key} must not contain a single quote: {value!r}")
+        if comment:
+            lines.append(f"# {comment}")
+        lines.append(f"{key}='{value}'")
+    return "\n".join(lines) + "\n"
