@@ -236,8 +236,8 @@ def test_clone_container_logs_in_only_when_the_clone_plugin_seeds(
     deploy: Deploy, args: MySQLClusterArgs, seeded_by_plugin: bool
 ) -> None:
     """The CLONE plugin's recipient logs in to the donor (backup account) and runs a private server with the
-    pod's my.cnf (and its root password); a streamed backup needs the backup password only as its credential on
-    the clone port (scripts/transport.sh), and no server configuration."""
+    pod's my.cnf (and its root password); a streamed backup needs the backup password only as its credential
+    on the clone port (scripts/transport.sh), and no server configuration."""
     clone = deploy(args).container("clone")
     env, mounts = env_of(clone), mounts_of(clone)
     assert "MYSQL_BACKUP_PASSWORD" in env
