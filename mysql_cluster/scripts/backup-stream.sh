@@ -24,15 +24,22 @@ args=(--defaults-file="$options" --backup --stream=xbstream --target-dir="$work/
 
 donor_unfit() { # prints why this replica must not be cloned (status 1: it may be)
   local status errno sql own
-  status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS" 2>&1) || { printf 'its replication state cannot be read: %s' "$(one_line "$(redact "$status")")"; return 0; }
+  # Errant transactions first: they are the reason that never goes away by itself.
+  if own=$(run_sql "$options" <<<"$SQL_OWN_TRANSACTIONS" 2>&1) && [[ $own == 1 ]]; then
+    printf 'it holds errant transactions (written on this replica, not replicated from the primary): a '
+    printf 'clone would spread them; clone it again or remove them'
+    return 0
+  fi
+  if ! status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS" 2>&1); then
+    printf 'its replication state cannot be read: %s' "$(one_line "$(redact "$status")")"
+    return 0
+  fi
   errno=$(field "$status" "$LAST_IO_ERRNO_COLUMN") || errno=0
   sql=$(field "$status" "$SQL_RUNNING_COLUMN") || sql=No
   if [[ $errno == "$SOURCE_PURGED_ERRNO" ]]; then
     printf 'it cannot catch up with the primary (IO error %s): it is being cloned again itself' "$errno"
   elif [[ $sql != Yes ]]; then
     printf 'its applier is stopped (%s=%s): its data may be incomplete' "$SQL_RUNNING_COLUMN" "$sql"
-  elif own=$(run_sql "$options" <<<"$SQL_OWN_TRANSACTIONS" 2>&1) && [[ $own == 1 ]]; then
-    printf 'it holds errant transactions (written on this replica, not replicated from the primary): a clone would spread them; clone it again or remove them'
   else
     return 1
   fi

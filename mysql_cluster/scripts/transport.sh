@@ -194,7 +194,8 @@ transport_fetch() { # <host> <port>: the donor's backup stream on stdout, after 
     return 1 # transport_receive gave the reason
   elif [[ $detail == *'Connection refused'* ]]; then
     printf 'refused\n' >&2
-  elif [[ $detail == *'certificate verify failed'* ]]; then
+  elif [[ $detail == *'certificate verify failed'* || $detail == *'no peer certificate'* ]]; then
+    # socat 1.7 says the former, socat 1.8 (Debian trixie and later) the latter.
     printf 'failed authentication: its certificate is not the cluster'\''s (%s)\n' \
       "is its Secret's backup password the same as ours?" >&2
   elif ((status[0] == 0)); then
