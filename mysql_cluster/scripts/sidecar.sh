@@ -260,6 +260,13 @@ reclone_stale_replica() { # <error>: a replica that cannot catch up is cloned ag
   run_sql_quietly "$root" "stopping the server for the re-clone" <<<"SHUTDOWN;" || true
 }
 
+needs_configuration() { # a fresh clone's position waits, or the server has no replication source
+  local status
+  [[ -f $(clone_gtid_file) ]] && return 0
+  status=$(query_vertical "$root" "$SQL_SHOW_REPLICA_STATUS" 2>/dev/null) || return 1
+  [[ -z $status ]]
+}
+
 server_started() { # prints when the server started (seconds since the epoch); status 1 if it is down
   local uptime now
   uptime=$(run_sql "$root" <<<"SHOW GLOBAL STATUS LIKE 'Uptime';" 2>/dev/null | cut -f2) || return 1
@@ -277,8 +284,18 @@ monitor_once() {
   started=$(server_started) || return 0 # down or restarting: next round
   ((ORDINAL == 0)) && keep_heartbeat "$root"
   # Uptime has a 1 s resolution and the two clocks are read apart: 3 s of slack.
-  if [[ -n $last_started ]] && ((started - last_started > 3)) && ((ORDINAL > 0)); then
-    log "the server restarted; configuring replication again"
+  local why=
+  if ((ORDINAL > 0)) && [[ -n $last_started ]]; then
+    if ((started - last_started > 3)); then
+      why="the server restarted; configuring replication again"
+    elif needs_configuration; then
+      # A restart within seconds (a quick re-clone) that the start time cannot tell: a fresh clone's position
+      # to apply, or no source at all.
+      why="replication: a fresh clone or no source configured; configuring replication"
+    fi
+  fi
+  if [[ -n $why ]]; then
+    log "$why"
     if ! configure_replication; then
       log "replication: configuration failed; retrying at the next check"
       return 0 # last_started unchanged: the next round tries again

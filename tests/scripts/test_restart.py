@@ -191,6 +191,19 @@ def test_clone_position_survives_a_crash_before_it_was_consumed(cluster: Cluster
     assert not listening(replica.clone_port)
 
 
+def test_replica_without_a_source_is_configured_again(cluster: Cluster) -> None:
+    # What a server restarted within seconds on a fresh clone looks like to the sidecar (too quick for its
+    # start time to tell): no source at all. Seen on Kubernetes after a quick re-clone.
+    primary, replica = cluster.primary, cluster.pod(1)
+    replica.sql(cluster.flavor.stop_replica)
+    replica.sql(cluster.flavor.reset_replica_all)
+    assert replica.replica_status() == {}
+    wait_until(lambda: replica.replica_status() != {}, 30, what="the sidecar to configure replication")
+    replica.wait_ready(60)
+    primary.sql("INSERT INTO app.t VALUES (77)")
+    wait_for_ids(replica, ids(primary))
+
+
 def test_replica_behind_purged_binlogs_is_cloned_again(cluster: Cluster) -> None:
     primary, replica = cluster.primary, cluster.pod(1)
     replica.kill()
