@@ -9,11 +9,15 @@ BENCH_LOAD_SECONDS (60: the sysbench run), BENCH_THREADS (4: sysbench threads), 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pymysql
 
 from . import report, scenarios
 from .kube import REPO, BenchError, Stack, local_env
@@ -39,15 +43,27 @@ def chosen_systems() -> list[str]:
 
 
 def measure(system: System, data_mib: int, load_seconds: int, threads: int) -> dict[str, Any]:
+    """Every measurement in order; a failed one is recorded with its error and the next still runs."""
     result: dict[str, Any] = {}
-    result["deploy"] = scenarios.fresh_deploy(system)
-    result["update"] = scenarios.update_cost(system)
-    result["lag"] = scenarios.lag_under_load(system, load_seconds, threads)
-    result["data"] = scenarios.load_data(system, data_mib)
-    result["scale_1"] = scenarios.scale_out(system, 3, 4)
-    clone = result["scale_1"]["clones"]["mysql-3"]
-    result["raw_copy"] = scenarios.raw_copy(system, clone["donor"], "mysql-3")
-    result["scale_3"] = scenarios.scale_out(system, 4, 7)
+
+    def step(key: str, action: Callable[[], dict[str, Any]]) -> bool:
+        try:
+            result[key] = action()
+        except (BenchError, subprocess.SubprocessError, OSError, pymysql.MySQLError) as error:
+            scenarios.log(f"{system.name}: {key} FAILED: {error}")
+            result[key] = {"error": str(error)[-2000:]}
+            return False
+        return True
+
+    if not step("deploy", lambda: scenarios.fresh_deploy(system)):
+        return result  # nothing to measure on
+    step("update", lambda: scenarios.update_cost(system))
+    step("lag", lambda: scenarios.lag_under_load(system, load_seconds, threads))
+    step("data", lambda: scenarios.load_data(system, data_mib))
+    if step("scale_1", lambda: scenarios.scale_out(system, 3, 4)):
+        donor = result["scale_1"]["clones"]["mysql-3"]["donor"]
+        step("raw_copy", lambda: scenarios.raw_copy(system, donor, "mysql-3"))
+        step("scale_3", lambda: scenarios.scale_out(system, 4, 7))
     return result
 
 
@@ -59,6 +75,9 @@ def run_system(name: str, env: dict[str, str], workdir: Path, settings: dict[str
             system.attach(Stack.create(workdir / "stack", env, system.kube.namespace))
             system.prepare()
         result = measure(system, settings["data_mib"], settings["load_seconds"], settings["threads"])
+    except BenchError as error:
+        scenarios.log(f"{name}: setting up FAILED: {error}")
+        result = {"setup": {"error": str(error)[-2000:]}}
     finally:
         scenarios.log(f"{name}: tearing down")
         system.teardown()
@@ -85,9 +104,14 @@ def main() -> int:
         report.write(results, out, partial=True)
         return 1
     results["finished"] = time.time()
-    report.write(results, out, partial=False)
+    failed = [
+        f"{n}.{k}" for n in names for k, v in results[n].items() if isinstance(v, dict) and "error" in v
+    ]
+    report.write(results, out, partial=bool(failed))
     print(report.markdown_table(results))
-    return 0
+    if failed:
+        print(f"[bench] failed measurements: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
