@@ -86,7 +86,8 @@ class Tutorial(System):
         # user with a password, made on the primary (it replicates like any write).
         password = secrets.token_urlsafe(18)
         with connect(self.primary_address(), self.login) as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE USER IF NOT EXISTS '{CHECK_USER}'@'%' IDENTIFIED BY %s", (password,))
+            # %% is a literal % for the driver's parameter formatting.
+            cur.execute(f"CREATE USER IF NOT EXISTS '{CHECK_USER}'@'%%' IDENTIFIED BY %s", (password,))
             cur.execute(f"GRANT ALL ON *.* TO '{CHECK_USER}'@'%'")
         env = dict(self.kube.env, MYSQL_ROOT_PASSWORD=password)
         cmd = [
