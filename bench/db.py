@@ -93,7 +93,7 @@ def load_rows(primary: str, login: Login, total_bytes: int) -> int:
             last = min(first + ROWS_PER_CHUNK - 1, rows)
             cur.execute(
                 f"INSERT INTO {SCHEMA}.bulk SELECT seq, RPAD(SHA2(seq, 512), 1020, SHA2(seq + 1, 512)) "  # noqa: S608
-                f"FROM seq_{first}_to_{last}"
+                f"FROM {SCHEMA}.seq_{first}_to_{last}"
             )
     return rows
 
