@@ -2,7 +2,8 @@
 
 Run by bench/bench.sh, which holds the shared cluster lock, starts the local cluster and stops it afterwards.
 Settings (environment): BENCH_DATA_MIB (1024: rows loaded on the primary before scaling out),
-BENCH_LOAD_SECONDS (60: the sysbench run), BENCH_THREADS (4: sysbench threads), BENCH_SYSTEMS
+BENCH_LOAD_SECONDS (60: each sysbench run), BENCH_THREADS (4: sysbench threads), BENCH_RATE (500: the
+transactions per second of the second, throttled sysbench run), BENCH_SYSTEMS
 ("tutorial,program": which to run, in that order), BENCH_OUT (bench/results: where the report goes).
 """
 
@@ -39,7 +40,7 @@ def chosen_systems() -> list[str]:
     return names
 
 
-def measure(system: System, data_mib: int, load_seconds: int, threads: int) -> dict[str, Any]:
+def measure(system: System, data_mib: int, load_seconds: int, threads: int, rate: int) -> dict[str, Any]:
     """Every measurement in order; a failed one is recorded with its error and the next still runs."""
     result: dict[str, Any] = {}
 
@@ -56,6 +57,7 @@ def measure(system: System, data_mib: int, load_seconds: int, threads: int) -> d
         return result  # nothing to measure on
     step("update", lambda: scenarios.update_cost(system))
     step("lag", lambda: scenarios.lag_under_load(system, load_seconds, threads))
+    step("lag_rate", lambda: scenarios.lag_under_load(system, load_seconds, threads, rate))
     step("data", lambda: scenarios.load_data(system, data_mib))
     if step("scale_1", lambda: scenarios.scale_out(system, 3, 4)):
         donor = result["scale_1"]["clones"]["mysql-3"]["donor"]
@@ -71,7 +73,9 @@ def run_system(name: str, env: dict[str, str], workdir: Path, settings: dict[str
         if isinstance(system, Program):
             system.attach(Stack.create(workdir / "stack", env, system.kube.namespace))
             system.prepare()
-        result = measure(system, settings["data_mib"], settings["load_seconds"], settings["threads"])
+        result = measure(
+            system, settings["data_mib"], settings["load_seconds"], settings["threads"], settings["rate"]
+        )
     except BenchError as error:
         scenarios.log(f"{name}: setting up FAILED: {error}")
         result = {"setup": {"error": str(error)[-2000:]}}
@@ -87,6 +91,7 @@ def main() -> int:
         "data_mib": setting("BENCH_DATA_MIB", 1024, 16, 4096),
         "load_seconds": setting("BENCH_LOAD_SECONDS", 60, 10, 3600),
         "threads": setting("BENCH_THREADS", 4, 1, 64),
+        "rate": setting("BENCH_RATE", 500, 1, 100000),
     }
     names = chosen_systems()
     out = Path(os.environ.get("BENCH_OUT", str(REPO / "bench/results")))

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from . import db
-from .kube import BenchError
+from .kube import BenchError, parse_time
 from .systems import System
 
 POLL_SECONDS = 1.0
 RAW_COPY_PORT = 3399
+# What a physical backup copies: the datadir without binary and relay logs (mariadb-backup copies neither).
+# The patterns match both deployments' names: mysql-bin.*, mysql-0-bin.*, relay-bin.*, mysql-1-relay-bin.*.
+NOT_COPIED = "--exclude='*bin.[0-9]*' --exclude='*bin.index'"
 
 
 def log(message: str) -> None:
@@ -78,13 +81,19 @@ class ReplicationWatch:
 def fresh_deploy(system: System) -> dict[str, Any]:
     """Seconds from nothing to two replicas replicating, and to the check passing."""
     log(f"{system.name}: deploying 3 pods")
+    wall_start = time.time()
     with ReplicationWatch(system, ["mysql-1", "mysql-2"]) as watch:
         system.deploy()
         deployed = time.monotonic() - watch.start
         code, detail = system.check(3)
         checked = time.monotonic() - watch.start
         replicating = watch.wait(600)
-    result: dict[str, Any] = {"replicating_s": replicating, "deploy_command_s": deployed}
+    result: dict[str, Any] = {
+        "replicating_s": replicating,
+        "deploy_command_s": deployed,
+        "per_pod_s": watch.done_at,
+        "timeline": timeline(system, wall_start),
+    }
     if code == 0:
         result["check_passed_s"] = checked
     else:  # recorded, and the other measurements still run: the cluster replicates
@@ -92,6 +101,30 @@ def fresh_deploy(system: System) -> dict[str, Any]:
     log(f"{system.name}: replicating at {replicating:.1f}s, deploy command done at {deployed:.1f}s, "
         f"check exit {code} at {checked:.1f}s")  # fmt: skip
     return result
+
+
+def timeline(system: System, wall_start: float) -> dict[str, dict[str, float]]:
+    """For each pod, seconds from `wall_start` to its creation, each container's start and end, and Ready
+    (the kubelet's timestamps, one-second resolution): where a deploy spends its time."""
+    out: dict[str, dict[str, float]] = {}
+    for name, pod in sorted(system.kube.pods(system.selector).items()):
+        events = {"created": parse_time(pod["metadata"]["creationTimestamp"]) - wall_start}
+        status = pod["status"]
+        for entry in status.get("initContainerStatuses", []) + status.get("containerStatuses", []):
+            state = entry.get("state", {})
+            done = state.get("terminated") or entry.get("lastState", {}).get("terminated")
+            running = state.get("running")
+            if done:
+                events[f"{entry['name']}.start"] = parse_time(done["startedAt"]) - wall_start
+                events[f"{entry['name']}.end"] = parse_time(done["finishedAt"]) - wall_start
+            elif running:
+                events[f"{entry['name']}.start"] = parse_time(running["startedAt"]) - wall_start
+            events[f"{entry['name']}.restarts"] = float(entry.get("restartCount", 0))
+        for condition in status.get("conditions", []):
+            if condition["type"] == "Ready" and condition["status"] == "True":
+                events["ready"] = parse_time(condition["lastTransitionTime"]) - wall_start
+        out[name] = events
+    return out
 
 
 def update_cost(system: System) -> dict[str, Any]:
@@ -111,7 +144,7 @@ def load_data(system: System, mib: int) -> dict[str, Any]:
     canary = db.write_canary(primary, system.login)
     with ReplicationWatch(system, ["mysql-1", "mysql-2"], canary) as watch:
         caught_up = watch.wait(1800)
-    size = int(system.kube.exec("mysql-0", system.backup_container, f"du -sb {system.datadir} | cut -f1"))
+    size = datadir_bytes(system, "mysql-0")
     log(f"{system.name}: {rows} rows in {loaded:.0f}s, replicas caught up {caught_up:.0f}s later, "
         f"primary datadir {size / 2**20:.0f} MiB")  # fmt: skip
     return {"rows": rows, "load_s": loaded, "catch_up_s": caught_up, "primary_datadir_bytes": size}
@@ -162,9 +195,16 @@ def clone_timing(system: System, pod: str) -> dict[str, Any]:
     return timing
 
 
+def datadir_bytes(system: System, pod: str) -> int:
+    """Bytes of the pod's datadir that a clone copies (du --apparent-size, logs excluded)."""
+    return int(
+        system.kube.exec(pod, system.backup_container, f"du -sb {NOT_COPIED} {system.datadir} | cut -f1")
+    )
+
+
 def raw_copy(system: System, donor: str, recipient: str) -> dict[str, Any]:
     """The donor's datadir copied raw to the recipient's volume (tar | socat), timed, then removed."""
-    size = int(system.kube.exec(donor, system.backup_container, f"du -sb {system.datadir} | cut -f1"))
+    size = datadir_bytes(system, donor)
     target = f"{system.volume}/.bench-rawcopy"
     receiver_script = (
         f"rm -rf {target} && mkdir -p {target} && "
@@ -182,7 +222,7 @@ def raw_copy(system: System, donor: str, recipient: str) -> dict[str, Any]:
         # tar reads a live datadir: "file changed as we read it" is expected and does not matter here.
         system.kube.exec(
             donor, system.backup_container,
-            f"(tar -c -C {system.datadir} . || true) | socat -u STDIN TCP:{ip}:{RAW_COPY_PORT}",
+            f"(tar -c {NOT_COPIED} -C {system.datadir} . || true) | socat -u STDIN TCP:{ip}:{RAW_COPY_PORT}",
         )  # fmt: skip
         _, err = receiver.communicate(timeout=900)
         seconds = time.monotonic() - start
@@ -196,12 +236,14 @@ def raw_copy(system: System, donor: str, recipient: str) -> dict[str, Any]:
     return {"donor": donor, "recipient": recipient, "bytes": size, "seconds": seconds}
 
 
-def lag_under_load(system: System, seconds: int, threads: int) -> dict[str, Any]:
-    """sysbench oltp_write_only on the primary's write address; heartbeat age sampled on every replica."""
+def lag_under_load(system: System, seconds: int, threads: int, rate: int = 0) -> dict[str, Any]:
+    """sysbench oltp_write_only on the primary's write address (as fast as it goes, or `rate` transactions
+    per second); the heartbeat's age sampled on every replica meanwhile."""
     primary = system.primary_address()
     db.prepare_schema(primary, system.login)
     with db.connect(primary, system.login) as conn, conn.cursor() as cur:
-        cur.execute("CREATE DATABASE IF NOT EXISTS sbtest")
+        cur.execute("DROP DATABASE IF EXISTS sbtest")
+        cur.execute("CREATE DATABASE sbtest")
     ips = system.pod_ips()
     replicas = {pod: ips[pod] for pod in sorted(ips) if pod != "mysql-0"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -215,7 +257,8 @@ def lag_under_load(system: System, seconds: int, threads: int) -> dict[str, Any]
         # The workload's own options are read from the command line only (a config file sets sysbench's).
         base = ["sysbench", f"--config-file={config}", "oltp_write_only", "--tables=4", "--table-size=20000"]
         subprocess.run([*base, "prepare"], check=True, capture_output=True, text=True, timeout=600)
-        log(f"{system.name}: sysbench oltp_write_only, {threads} threads, {seconds}s")
+        base.append(f"--rate={rate}")
+        log(f"{system.name}: sysbench oltp_write_only, {threads} threads, {seconds}s, rate {rate or 'unset'}")
         with db.LagSampler(primary, replicas, system.login) as sampler:
             run = subprocess.run(
                 [*base, "run"], check=True, capture_output=True, text=True, timeout=seconds + 300
@@ -233,5 +276,5 @@ def lag_under_load(system: System, seconds: int, threads: int) -> dict[str, Any]
     if sampler.errors:
         log(f"{system.name}: lag sampler errors: {sampler.errors}")
     log(f"{system.name}: {tps.group(1) if tps else '?'} tps; lag {per_replica}")
-    return {"tps": float(tps.group(1)) if tps else None, "threads": threads, "seconds": seconds,
+    return {"tps": float(tps.group(1)) if tps else None, "threads": threads, "seconds": seconds, "rate": rate,
             "replicas": per_replica, "sampler_errors": sampler.errors}  # fmt: skip
