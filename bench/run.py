@@ -56,8 +56,9 @@ def measure(system: System, data_mib: int, load_seconds: int, threads: int, rate
     if not step("deploy", lambda: scenarios.fresh_deploy(system)):
         return result  # nothing to measure on
     step("update", lambda: scenarios.update_cost(system))
-    step("lag", lambda: scenarios.lag_under_load(system, load_seconds, threads))
+    # Throttled first; each run starts only once the replicas have caught up with everything before it.
     step("lag_rate", lambda: scenarios.lag_under_load(system, load_seconds, threads, rate))
+    step("lag", lambda: scenarios.lag_under_load(system, load_seconds, threads))
     step("data", lambda: scenarios.load_data(system, data_mib))
     if step("scale_1", lambda: scenarios.scale_out(system, 3, 4)):
         donor = result["scale_1"]["clones"]["mysql-3"]["donor"]

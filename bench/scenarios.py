@@ -236,6 +236,13 @@ def raw_copy(system: System, donor: str, recipient: str) -> dict[str, Any]:
     return {"donor": donor, "recipient": recipient, "bytes": size, "seconds": seconds}
 
 
+def wait_caught_up(system: System, replicas: list[str]) -> float:
+    """Seconds until every replica has a row written on the primary now: no backlog from a previous load."""
+    canary = db.write_canary(system.primary_address(), system.login)
+    with ReplicationWatch(system, replicas, canary) as watch:
+        return watch.wait(900)
+
+
 def lag_under_load(system: System, seconds: int, threads: int, rate: int = 0) -> dict[str, Any]:
     """sysbench oltp_write_only on the primary's write address (as fast as it goes, or `rate` transactions
     per second); the heartbeat's age sampled on every replica meanwhile."""
@@ -246,6 +253,7 @@ def lag_under_load(system: System, seconds: int, threads: int, rate: int = 0) ->
         cur.execute("CREATE DATABASE sbtest")
     ips = system.pod_ips()
     replicas = {pod: ips[pod] for pod in sorted(ips) if pod != "mysql-0"}
+    caught_up = wait_caught_up(system, list(replicas))
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "sysbench.cfg"
         config.touch(mode=0o600)
@@ -276,5 +284,8 @@ def lag_under_load(system: System, seconds: int, threads: int, rate: int = 0) ->
     if sampler.errors:
         log(f"{system.name}: lag sampler errors: {sampler.errors}")
     log(f"{system.name}: {tps.group(1) if tps else '?'} tps; lag {per_replica}")
+    after = wait_caught_up(system, list(replicas))
+    log(f"{system.name}: replicas caught up {after:.1f}s after the load ended")
     return {"tps": float(tps.group(1)) if tps else None, "threads": threads, "seconds": seconds, "rate": rate,
+            "caught_up_before_s": caught_up, "caught_up_after_s": after,
             "replicas": per_replica, "sampler_errors": sampler.errors}  # fmt: skip
