@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup lint test test-unit test-scripts test-check images-db e2e toolchain cluster-up cluster-down up down check clean
+.PHONY: setup lint test test-unit test-scripts test-check images-db e2e toolchain cluster-up cluster-down up down check bench clean
 
 ## setup: Debian packages, the virtualenv and the Python packages (idempotent)
 setup:
@@ -63,6 +63,10 @@ down: setup
 ## check: post-deploy replication checks against the current stack
 check: setup
 	bash tools/check.sh --wait 300
+
+## bench: this program beside the Kubernetes tutorial on the local cluster (takes the cluster lock itself)
+bench: setup
+	bash bench/bench.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
