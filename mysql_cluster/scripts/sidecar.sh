@@ -245,9 +245,8 @@ watch_replication() { # logs state changes; explains purged-binlog errors (stale
 
 reclone_stale_replica() { # <error>: a replica that cannot catch up is cloned again, its data kept aside
   # Error 1236 (MySQL: 13114): the primary no longer has the binary logs this replica needs (it was away
-  # longer than the
-  # binlog expiry, or it returned on a volume kept since a scale-down, or the primary was re-seeded). It can
-  # never catch up. Its data moves to .stale-data (replacing an older one), then the server stops; the server
+  # longer than the binlog expiry, or it returned on a volume kept since a scale-down, or the primary was
+  # re-seeded). It can never catch up. Its data moves to .stale-data (replacing an older one), then the server stops; the server
   # container, restarted by the kubelet, finds no data/ and clones before it starts (server.sh).
   local data=$DATA_ROOT/data stale=$DATA_ROOT/.stale-data
   log "replication: STALE DATA: the primary cannot serve this replica's position (error $SOURCE_PURGED_ERRNO: $1). Cloning" \

@@ -293,20 +293,19 @@ def test_deleted_primary_pod_comes_back_and_replication_resumes(
     )
     assert min(samples) >= 1, f"the read Service had no ready endpoint while the primary was away: {samples}"
     assert_healthy(stack, pods=3)
+    assert_a_new_row_replicates(kube, password, "after the primary came back", "the restarted one", report)
+
+
+def assert_a_new_row_replicates(kube: Kube, password: str, note: str, primary: str, report: Report) -> None:
+    """A row written on ordinal 0 now is read on both replicas; reports each delay."""
     ips = pod_ips(kube)
-    query(
-        ips[f"{CLUSTER_NAME}-0"],
-        password,
-        f"INSERT INTO {TABLE} (note) VALUES ('after the primary came back')",
-    )
+    query(ips[f"{CLUSTER_NAME}-0"], password, f"INSERT INTO {TABLE} (note) VALUES ('{note}')")
     for pod in (f"{CLUSTER_NAME}-1", f"{CLUSTER_NAME}-2"):
         delay = wait_for(
             f"the new row on {pod}",
-            lambda pod=pod: bool(
-                query(ips[pod], password, f"SELECT 1 FROM {TABLE} WHERE note='after the primary came back'")
-            ),
+            lambda pod=pod: bool(query(ips[pod], password, f"SELECT 1 FROM {TABLE} WHERE note='{note}'")),
         )
-        report(f"row written on the restarted primary read on {pod} after {delay:.1f}s")
+        report(f"row written on {primary} read on {pod} after {delay:.1f}s")
 
 
 def table_state(kube: Kube, password: str) -> dict[str, tuple[int, int]]:
@@ -380,13 +379,4 @@ def test_lost_primary_volume_is_reseeded_from_a_replica(stack: Stack, kube: Kube
     assert "bootstrap: reseed: from replica" in clone_log, clone_log
     wait_for_equal_tables(kube, password, expected)
     report(f"{count} rows, CHECKSUM TABLE {expected[1]} on the re-seeded primary and both replicas")
-    ips = pod_ips(kube)
-    query(ips[f"{CLUSTER_NAME}-0"], password, f"INSERT INTO {TABLE} (note) VALUES ('after the re-seed')")
-    for pod in (f"{CLUSTER_NAME}-1", f"{CLUSTER_NAME}-2"):
-        delay = wait_for(
-            f"the new row on {pod}",
-            lambda pod=pod: bool(
-                query(ips[pod], password, f"SELECT 1 FROM {TABLE} WHERE note='after the re-seed'")
-            ),
-        )
-        report(f"row written on the re-seeded primary read on {pod} after {delay:.1f}s")
+    assert_a_new_row_replicates(kube, password, "after the re-seed", "the re-seeded primary", report)
