@@ -46,9 +46,22 @@ cluster-up: toolchain
 cluster-down:
 	bash e2e/cluster.sh down
 
-## e2e: the five end-to-end scenarios, real pulumi against the real local cluster
-e2e: setup cluster-up
-	$(PYTEST) -m e2e
+## e2e: the end-to-end scenarios, real pulumi against the real local cluster: every scenario on each flavor of
+## E2E_FLAVORS, the smoke subset (deploy, scale up with a clone, the clone port, destroy) on E2E_SMOKE_FLAVORS.
+## Every flavor runs even when one fails; the target fails if any did.
+E2E_FLAVORS ?= mariadb-10.11 mysql-9.7
+E2E_SMOKE_FLAVORS ?= mariadb-11.8
+e2e: setup images-db cluster-up
+	failed=""; \
+	for flavor in $(E2E_FLAVORS); do \
+	  echo "e2e: every scenario on $$flavor"; \
+	  MYSQL_CLUSTER_E2E_FLAVOR=$$flavor $(PYTEST) -m e2e || failed="$$failed $$flavor"; \
+	done; \
+	for flavor in $(E2E_SMOKE_FLAVORS); do \
+	  echo "e2e: the smoke scenarios on $$flavor"; \
+	  MYSQL_CLUSTER_E2E_FLAVOR=$$flavor $(PYTEST) -m "e2e and smoke" || failed="$$failed $$flavor(smoke)"; \
+	done; \
+	if [[ -n $$failed ]]; then echo "e2e: FAILED on:$$failed"; exit 1; fi
 
 ## test: every tier (what the README names and .ci/run calls)
 test: lint test-unit test-scripts test-check e2e

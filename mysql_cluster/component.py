@@ -66,7 +66,11 @@ class MySQLCluster(pulumi.ComponentResource):
         config_map = configmap.create_config_map(name, namespace, files, child)
         state = configmap.create_state_config_map(name, namespace, keep_data, child)
         svc = services.create_services(
-            name, namespace, primary_serves_reads=args.primary_serves_reads, opts=child
+            name,
+            namespace,
+            primary_serves_reads=args.primary_serves_reads,
+            clone_port=flavor.serves_clone_port,
+            opts=child,
         )
         rbac = policies.create_rbac(name, namespace, args.replicas, child)
         policies.create_disruption_budget(name, namespace, child)
@@ -74,7 +78,11 @@ class MySQLCluster(pulumi.ComponentResource):
         # port serves full backups and must never be open, not even for the first minute).
         guards: list[pulumi.Resource] = [rbac.role, rbac.binding, state]
         if args.network_policy.enabled:
-            guards.append(policies.create_network_policy(name, namespace, args.network_policy, child))
+            guards.append(
+                policies.create_network_policy(
+                    name, namespace, args.network_policy, child, clone_port=flavor.serves_clone_port
+                )
+            )
         sts = statefulset.create_statefulset(
             name,
             args,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import pulumi
 
 from mysql_cluster import limits, server_config, stack_config
-from mysql_cluster.flavors import DEFAULT_FLAVOR, RETIRED_VERSIONS, SUPPORTED_VERSIONS
+from mysql_cluster.flavors import DEFAULT_FLAVOR, DEFAULT_VERSIONS, RETIRED_VERSIONS, SUPPORTED_VERSIONS
 from mysql_cluster.images import check_image_matches
 from mysql_cluster.validation import Problems, is_dns1123_label, is_dns1123_subdomain, secret_values
 
@@ -132,7 +132,7 @@ class MySQLClusterArgs:
     @property
     def resolved_version(self) -> str:
         """The version to deploy: the one given, or the flavor's default."""
-        return self.version if self.version is not None else SUPPORTED_VERSIONS[self.flavor][0]
+        return self.version if self.version is not None else DEFAULT_VERSIONS[self.flavor]
 
     @classmethod
     def from_config(cls, config: pulumi.Config, *, reject_unknown_keys: bool = True) -> MySQLClusterArgs:

@@ -107,13 +107,19 @@ def create_disruption_budget(
 
 
 def create_network_policy(
-    cluster: str, namespace: pulumi.Input[str], policy: NetworkPolicyArgs, opts: pulumi.ResourceOptions
+    cluster: str,
+    namespace: pulumi.Input[str],
+    policy: NetworkPolicyArgs,
+    opts: pulumi.ResourceOptions,
+    *,
+    clone_port: bool = True,
 ) -> k8s.networking.v1.NetworkPolicy:
-    """Ingress to the cluster's pods: clone port from its own pods only; database port per `policy`.
+    """Ingress to the cluster's pods: clone port (when the flavor has one) from its own pods only; database
+    port per `policy`, and always from its own pods (replication, and the CLONE plugin's clones).
 
-    The clone port streams a full physical backup to whoever connects, without authentication: only a peer
-    of the same cluster may reach it. Egress is not restricted (the policy lists only `Ingress`). Probes are
-    exec probes, so the kubelet needs no network rule.
+    The clone port streams a full physical backup to a peer that proves the cluster's clone credential
+    (scripts/transport.sh); the policy adds a second wall where the CNI enforces it. Egress is not restricted
+    (the policy lists only `Ingress`). Probes are exec probes, so the kubelet needs no network rule.
     """
     own_pods = k8s.networking.v1.NetworkPolicyPeerArgs(
         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=names.selector_labels(cluster))
@@ -136,6 +142,12 @@ def create_network_policy(
             )
             for ns in source
         ]
+    clone_rules = [
+        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+            ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=names.PORT_NAME_CLONE, protocol="TCP")],
+            from_=[own_pods],
+        )
+    ]
     return k8s.networking.v1.NetworkPolicy(
         names.network_policy(cluster),
         metadata=_metadata(cluster, names.network_policy(cluster), namespace),
@@ -143,12 +155,7 @@ def create_network_policy(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=names.selector_labels(cluster)),
             policy_types=["Ingress"],
             ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    ports=[
-                        k8s.networking.v1.NetworkPolicyPortArgs(port=names.PORT_NAME_CLONE, protocol="TCP")
-                    ],
-                    from_=[own_pods],
-                ),
+                *(clone_rules if clone_port else []),
                 k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                     ports=[
                         k8s.networking.v1.NetworkPolicyPortArgs(port=names.PORT_NAME_MYSQL, protocol="TCP")

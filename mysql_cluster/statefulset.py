@@ -151,9 +151,12 @@ _BACKUP = _Container(
 
 def _for_flavor(spec: _Container, flavor: Flavor) -> _Container:
     """The clone init container of a flavor seeded by the CLONE plugin logs in to its donor (the backup
-    account) and runs a private server with the pod's my.cnf: it gets credentials and the server config."""
+    account) and runs a private server with the pod's my.cnf: it gets credentials and the server config.
+    Its sidecar serves no backups (the donor's server does, on the database port): no clone port."""
     if spec.name == names.CONTAINER_CLONE and flavor.seeding == "clone-plugin":
         return replace(spec, credentials=_ALL_PASSWORDS, server_conf="ro")
+    if spec.name == names.CONTAINER_BACKUP and not flavor.serves_clone_port:
+        return replace(spec, port=None)
     return spec
 
 
@@ -198,7 +201,7 @@ def _pod_template(
                 _probe("readiness", READINESS_PERIOD_SECONDS, READINESS_FAILURES),
             ),
         ),
-        build(_BACKUP),
+        build(_for_flavor(_BACKUP, flavor)),
     ]
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(

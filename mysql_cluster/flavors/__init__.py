@@ -41,6 +41,7 @@ from mysql_cluster.flavors.mysql import mysql_flavor
 
 __all__ = [
     "DEFAULT_FLAVOR",
+    "DEFAULT_VERSIONS",
     "RETIRED_VERSIONS",
     "SUPPORTED_VERSIONS",
     "Flavor",
@@ -50,6 +51,9 @@ __all__ = [
 ]
 
 DEFAULT_FLAVOR = "mysql"
+# Each flavor's default version: one proven end to end here (MySQL 9.7 LTS, seeded by the CLONE plugin;
+# MariaDB 10.11 LTS). README, "What has been verified".
+DEFAULT_VERSIONS = {"mysql": "9.7", "mariadb": "10.11"}
 
 SUPPORTED_VERSIONS: dict[str, tuple[str, ...]] = {
     "mysql": MYSQL_VERSIONS,
@@ -62,13 +66,13 @@ RETIRED_VERSIONS: dict[tuple[str, str], str] = {
 
 
 def get_flavor(name: str, version: str | None = None) -> Flavor:
-    """The flavor `name` at `version` (default: the first of `SUPPORTED_VERSIONS[name]`)."""
+    """The flavor `name` at `version` (default: `DEFAULT_VERSIONS[name]`)."""
     if name not in SUPPORTED_VERSIONS:
         raise UnknownFlavorError(
             f"unknown flavor {name!r}: supported flavors are {', '.join(sorted(SUPPORTED_VERSIONS))}"
         )
     versions = SUPPORTED_VERSIONS[name]
-    chosen = versions[0] if version is None else version
+    chosen = DEFAULT_VERSIONS[name] if version is None else version
     if (name, chosen) in RETIRED_VERSIONS:
         raise UnknownFlavorError(f"unsupported {name} version {chosen!r}: {RETIRED_VERSIONS[name, chosen]}")
     if chosen not in versions:

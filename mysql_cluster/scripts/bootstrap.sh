@@ -8,7 +8,9 @@
 #     replicas that have a claim (PEER_WAIT_TIMEOUT, default 300 s, for all of them to answer), then re-seed
 #     from the most advanced one by GTID set; with none answering, fail (the pod retries) with the way out.
 # A re-seed sets `donor` and `peer` for clone.sh's clone loop; the clone's GTID position then makes the new
-# primary's binary log continue where the donor's history ends (server.sh).
+# primary's binary log continue where the donor's history ends (server.sh). With the CLONE plugin (MySQL 9.7)
+# clone.sh hands over to clone-plugin.sh: the GTID state arrives with the clone, and the primary's sidecar
+# removes the donor's replication source.
 # shellcheck shell=bash
 
 decide() { # <decision> <reason>
@@ -124,15 +126,12 @@ bootstrap_primary() { # decides; on a re-seed sets donor and peer for the clone 
         "and delete this pod"
     fi
   fi
-  if [[ ${SEEDING:-} == clone-plugin ]]; then
-    die "bootstrap: replica $best holds the cluster's data, but re-seeding a primary is not implemented yet for" \
-      "CLONE-seeded flavors ($FLAVOR_NAME $FLAVOR_VERSION): refusing to initialise an empty primary. Restore" \
-      "this pod's volume, or remove the key initialised-claim from ConfigMap ${STATE_CONFIG_MAP:-<cluster>-state}" \
-      "and delete this pod to start an empty database"
-  fi
   decide reseed "from replica $best"
   # shellcheck disable=SC2034 # donor, peer_host, peer_port and peer drive clone.sh's clone loop
   donor=$best peer_host=$(pod_host "$best") peer_port=$(peer_clone_port "$best")
+  if [[ ${SEEDING:-} == clone-plugin ]]; then # the donor's server clones itself, over its own port
+    peer_port=$(peer_mysql_port "$best")
+  fi
   # shellcheck disable=SC2034
   peer="$peer_host:$peer_port"
 }

@@ -44,6 +44,9 @@ if ((ORDINAL == 0)); then
   # shellcheck source-path=SCRIPTDIR source=bootstrap.sh
   source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
   bootstrap_primary
+  if [[ ${SEEDING:-} == clone-plugin ]]; then # MySQL 9.7: re-seeded by the donor's server, over its port
+    exec bash "$(dirname "${BASH_SOURCE[0]}")/clone-plugin.sh" "$peer_host" "$peer_port"
+  fi
 else
   donor=$((ORDINAL - 1))
   peer_host=$(pod_host "$donor")

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Sourced by the scripts of the `label-pod` init container (never run): a minimal Kubernetes API client on
-# bash and `socat ... OPENSSL:` (no kubectl in the images). The service account token goes to socat on stdin,
-# never on a command line; the server's certificate is verified against the service account's CA.
+# bash and `socat ... OPENSSL:`, or `openssl s_client` where the image has no socat (the official mysql
+# images have openssl only; no kubectl in any image). The service account token goes to the TLS client on
+# stdin, never on a command line; the server's certificate (and its name or IP address) is verified against
+# the service account's CA.
 #
 # Environment: POD_NAMESPACE (default: the service account's namespace), KUBERNETES_SERVICE_HOST and _PORT
 # (set by the kubelet). For tests: KUBE_API_HOST, KUBE_API_PORT (override the service address),
 # KUBE_SERVICEACCOUNT_DIR (token, ca.crt, namespace; default /var/run/secrets/kubernetes.io/serviceaccount),
-# LABEL_RETRIES (default 12), LABEL_RETRY_DELAY (default 5 s).
+# LABEL_RETRIES (default 12), LABEL_RETRY_DELAY (default 5 s), KUBE_API_CLIENT (socat or openssl; default
+# socat when the image has it).
 # shellcheck shell=bash
 
 kube_api_init() { # checks the environment; sets kube_namespace and the connection settings
@@ -16,6 +19,15 @@ kube_api_init() { # checks the environment; sets kube_namespace and the connecti
   kube_retries=${LABEL_RETRIES:-12}
   kube_delay=${LABEL_RETRY_DELAY:-5}
   for name in kube_api_port kube_retries kube_delay; do require_number "$name"; done
+  kube_client=${KUBE_API_CLIENT:-}
+  if [[ -z $kube_client ]]; then
+    kube_client=openssl
+    command -v socat >/dev/null && kube_client=socat
+  fi
+  [[ $kube_client == socat || $kube_client == openssl ]] ||
+    die "KUBE_API_CLIENT='$kube_client': allowed are socat, openssl"
+  command -v "$kube_client" >/dev/null ||
+    die "this image has neither socat nor openssl: the label-pod container cannot reach the Kubernetes API"
   [[ -n $kube_api_host ]] || die "KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod?"
   [[ -r $kube_sa_dir/token && -r $kube_sa_dir/ca.crt ]] ||
     die "no service account token or CA in $kube_sa_dir (automountServiceAccountToken must be true)"
@@ -28,10 +40,25 @@ kube_api_init() { # checks the environment; sets kube_namespace and the connecti
   return 0
 }
 
-# socat's own diagnostics (socat 1.8, in the trixie and sid images, warns on every TLS connection: "does not
-# check CRLs") must not mix with the response: they go to this file, and into the log only when no response came.
-kube_socat_errors=$(mktemp)
-trap 'rm -f "$kube_socat_errors"' EXIT
+# The TLS client's own diagnostics (socat 1.8, in the trixie and sid images, warns on every TLS connection:
+# "does not check CRLs") must not mix with the response: they go to this file, and into the log only when no
+# response came.
+kube_client_errors=$(mktemp)
+trap 'rm -f "$kube_client_errors"' EXIT
+
+kube_tls_pipe() { # stdin to the API server over verified TLS, its answer to stdout
+  if [[ $kube_client == socat ]]; then
+    # shut-none: stdin's end must not close the TLS connection before the response has arrived.
+    socat -t 30 -T 30 STDIO "OPENSSL:$kube_address:$kube_api_port,cafile=$kube_sa_dir/ca.crt,verify=1,shut-none"
+    return
+  fi
+  # -quiet implies -ign_eof: the answer is read until the server closes (HTTP/1.0). The certificate must
+  # chain to the CA and name the address connected to; any verification error ends the handshake.
+  local verify=(-verify_hostname "$kube_api_host")
+  [[ $kube_api_host =~ ^[0-9.]+$|: ]] && verify=(-verify_ip "$kube_api_host")
+  timeout 30 openssl s_client -quiet -verify_quiet -verify_return_error -CAfile "$kube_sa_dir/ca.crt" \
+    "${verify[@]}" -connect "$kube_address:$kube_api_port"
+}
 
 kube_request_once() { # <method> <path> [body]: prints the HTTP response; status 1 when the connection failed
   local method=$1 path=$2 body=${3:-} token headers
@@ -43,10 +70,7 @@ kube_request_once() { # <method> <path> [body]: prints the HTTP response; status
   if [[ -n $body ]]; then
     headers+="Content-Type: application/merge-patch+json"$'\r\n'"Content-Length: ${#body}"$'\r\n'
   fi
-  # shut-none: stdin's end must not close the TLS connection before the response has arrived.
-  printf '%s\r\n%s' "$headers" "$body" |
-    socat -t 30 -T 30 STDIO "OPENSSL:$kube_address:$kube_api_port,cafile=$kube_sa_dir/ca.crt,verify=1,shut-none" \
-      2>"$kube_socat_errors"
+  printf '%s\r\n%s' "$headers" "$body" | kube_tls_pipe 2>"$kube_client_errors"
 }
 
 # The "message" of a Kubernetes Status object, escaped quotes included.
@@ -70,7 +94,7 @@ kube_request() { # <what> <method> <path> [body]: sets kube_code and kube_body; 
     fi
     kube_message=${message:-$status_line}
     case $kube_code in
-      "") problem="no HTTP response from $kube_address:$kube_api_port: $(redact "$(tail -n 1 "$kube_socat_errors")")" ;;
+      "") problem="no HTTP response from $kube_address:$kube_api_port: $(redact "$(tail -n 1 "$kube_client_errors")")" ;;
       429 | 5??) problem="HTTP $kube_code: $kube_message" ;;
       *) return 0 ;;
     esac

@@ -144,6 +144,22 @@ configure_replication() { # idempotent; run on every start of the sidecar and af
   start_replication
 }
 
+forget_replication_source() { # the primary replicates from nobody
+  # A primary re-seeded from a replica (bootstrap.sh) carries that replica's replication configuration
+  # (the CLONE plugin copies it; MariaDB's seed step resets it already). skip_replica_start keeps it stopped,
+  # but a START REPLICA would make the primary replicate from itself: remove it.
+  local status
+  status=$(query_vertical "$root" "$SQL_SHOW_REPLICA_STATUS" 2>&1) || {
+    log "replication: $SQL_SHOW_REPLICA_STATUS failed: $(redact "$status")"
+    return 1
+  }
+  [[ -z $status ]] && return 0
+  log "replication: this primary has a replication source configured (from the replica it was seeded from," \
+    "or set by hand); removing it"
+  printf '%s\n' "$SQL_STOP_REPLICA" "$SQL_RESET_REPLICA_ALL" |
+    run_sql_quietly "$root" "removing the primary's replication source"
+}
+
 run_upgrade_step() { # the flavor's upgrade step; a no-op when the data is already at the server's version
   # A version change rolls the pods replicas first, the primary last: each upgrades its own system tables
   # once its new server runs. Not binary-logged (the tool's default), so replicas gain no transactions.
@@ -186,6 +202,8 @@ configure_until_done() { # retries: the server may restart or refuse while it st
 # ---------------------------------------------------------------------------------- listener --
 
 start_listener() {
+  # Flavors seeded by the CLONE plugin: the donor's server serves clones on its own port; nothing to serve.
+  [[ ${SEEDING:-} == clone-plugin ]] && return 0
   if ! transport_listen "$CLONE_PORT"; then
     listener_pid=
     log "could not serve backups on port $CLONE_PORT; trying again at the next check"
@@ -276,7 +294,7 @@ server_started() { # prints when the server started (seconds since the epoch); s
 
 monitor_once() {
   local started
-  if [[ -z $listener_pid ]] || ! kill -0 "$listener_pid" 2>/dev/null; then
+  if [[ ${SEEDING:-} != clone-plugin ]] && { [[ -z $listener_pid ]] || ! kill -0 "$listener_pid" 2>/dev/null; }; then
     log "the backup listener is not running; starting it again"
     start_listener
   fi
@@ -316,6 +334,8 @@ last_started=$(server_started) || last_started=
 run_upgrade_step || die "the upgrade step failed (the container restarts and tries again)"
 if ((ORDINAL > 0)); then
   configure_until_done
+else
+  forget_replication_source || die "could not remove the replication source (the container restarts and tries again)"
 fi
 start_listener
 ((ORDINAL == 0)) && start_heartbeat "$root"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "e2e-artifacts"
 # The flavor the scenarios deploy: MYSQL_CLUSTER_E2E_FLAVOR=<flavor>-<version> (default: the local stack's
 # MariaDB 10.11). Each runs from its local image: e2e/images/build.sh (10.11), build-db.sh (11.8, MySQL 9.7).
 E2E_FLAVORS = {
@@ -24,6 +23,8 @@ if E2E_FLAVOR not in E2E_FLAVORS:
     raise ValueError(f"MYSQL_CLUSTER_E2E_FLAVOR={E2E_FLAVOR!r}: allowed are {', '.join(E2E_FLAVORS)}")
 FLAVOR_NAME, FLAVOR_VERSION = E2E_FLAVORS[E2E_FLAVOR]
 LOCAL_IMAGE = f"localhost/mysql-cluster/{FLAVOR_NAME}:{FLAVOR_VERSION}"
+ARTIFACTS = REPO / "e2e-artifacts" / E2E_FLAVOR
+"""Where a failed scenario's logs and events go (one folder per flavor; `.ci/run` prints them)."""
 CLIENT = "mysql" if FLAVOR_NAME == "mysql" else "mariadb"
 """The SQL client in LOCAL_IMAGE."""
 CLUSTER_NAME = "mysql"

@@ -19,6 +19,8 @@ import time
 import pymysql
 import pytest
 
+from mysql_cluster.flavors import get_flavor
+
 from .checks import (
     Report,
     assert_healthy,
@@ -30,7 +32,7 @@ from .checks import (
     resource_types,
     wait_for,
 )
-from .harness import CLIENT, CLUSTER_NAME, LOCAL_IMAGE, Kube, Stack
+from .harness import CLIENT, CLUSTER_NAME, FLAVOR_NAME, FLAVOR_VERSION, LOCAL_IMAGE, Kube, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +89,7 @@ def run_client_pod(kube: Kube, stack: Stack, name: str, sql: str) -> str:
     return logs
 
 
+@pytest.mark.smoke
 def test_fresh_stack_deploys_a_replicating_cluster(stack: Stack, kube: Kube, report: Report) -> None:
     seconds = stack.up()
     report(f"pulumi up of a fresh stack with 3 pods took {seconds:.0f}s")
@@ -130,6 +133,7 @@ def test_fresh_stack_deploys_a_replicating_cluster(stack: Stack, kube: Kube, rep
     report(f"read Service endpoints are exactly {ready}")
 
 
+@pytest.mark.smoke
 def test_scale_up_clones_a_new_replica(stack: Stack, kube: Kube, report: Report) -> None:
     password = stack.password()
     primary = pod_ips(kube)[f"{CLUSTER_NAME}-0"]
@@ -181,11 +185,19 @@ def stranger_exchange(host: str, payload: bytes | None) -> tuple[int, bytes]:
     return port, bytes(received)
 
 
+@pytest.mark.smoke
 def test_clone_port_serves_no_stranger(kube: Kube, report: Report) -> None:
     """From the node, which no NetworkPolicy stops (nor does this CNI enforce any): a plain connection, an
     HTTP request and TLS without the cluster's credential get no backup byte, and the donor logs each."""
     donor = f"{CLUSTER_NAME}-0"
     ip = pod_ips(kube)[donor]
+    if not get_flavor(FLAVOR_NAME, FLAVOR_VERSION).serves_clone_port:
+        # Seeded by the CLONE plugin: the donor's server clones over its own port, to its backup account
+        # (TLS, password); no pod listens on the clone port at all.
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((ip, CLONE_PORT), timeout=30).close()
+        report(f"clone port of {donor}: connection refused (the CLONE plugin clones over the server's port)")
+        return
     attempts = {"plain TCP": b"", "HTTP": b"GET / HTTP/1.0\r\n\r\n", "TLS without a certificate": None}
     ports = {}
     for kind, payload in attempts.items():

@@ -13,6 +13,7 @@ from .harness import CLUSTER_NAME, Kube, Stack
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.smoke
 def test_destroy_removes_everything(stack: Stack, kube: Kube, report: Report) -> None:
     start = time.monotonic()
     stack.pulumi("destroy", "--yes", "--skip-preview")

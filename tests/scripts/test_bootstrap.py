@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from mysql_cluster.flavors import Flavor
 from tests.support.pods import Cluster, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -33,8 +34,9 @@ def decision(pod: Pod) -> str:
 
 
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    with Cluster(extra_env={"PEER_WAIT_TIMEOUT": "5"}) as built:
+def cluster(flavor: Flavor) -> Iterator[Cluster]:
+    """A running primary with two rows, on every flavor (MySQL 9.7 re-seeds with the CLONE plugin)."""
+    with Cluster(flavor, extra_env={"PEER_WAIT_TIMEOUT": "5"}) as built:
         built.start()
         built.primary.sql("CREATE DATABASE app")
         built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
@@ -62,7 +64,7 @@ def test_lost_primary_volume_is_reseeded_from_the_most_advanced_replica(cluster:
     assert decision(primary) == "reseed"
     clone_log = primary.log("clone")
     assert "the primary's volume was lost or replaced" in clone_log
-    assert "cloning mysql-0 from ordinal 2" in clone_log
+    assert "bootstrap: reseed: from replica 2" in clone_log
     assert "initialising a new datadir" not in primary.log("server")
     assert ids(primary) == [1, 2, 3, 4]  # every row a replica had received
     # The new primary's binary log continues the donor's history: replica 2 resumes and gets new writes.
@@ -70,6 +72,11 @@ def test_lost_primary_volume_is_reseeded_from_the_most_advanced_replica(cluster:
     wait_for_ids(ahead, [1, 2, 3, 4, 5])
     assert ahead.replica_status()[cluster.flavor.last_io_errno_column] == 0
     assert primary.sql("SELECT @@GLOBAL.read_only")[0][0] == 0
+    # The primary replicates from nobody, though its data came from a replica.
+    wait_until(lambda: primary.replica_status() == {}, 30, what="the primary's replication source to go")
+    if variable := cluster.flavor.server_uuid_variable:
+        uuids = {pod.sql(f"SELECT @@GLOBAL.{variable}")[0][0] for pod in cluster.pods}
+        assert len(uuids) == len(cluster.pods)  # the clone took no donor's identity
 
 
 def test_primary_without_data_refuses_to_start_empty_when_no_replica_answers(cluster: Cluster) -> None:

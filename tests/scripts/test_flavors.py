@@ -42,10 +42,11 @@ def sourced(name: str, version: str) -> dict[str, str]:
     return dict(zip(parts[::2], parts[1::2], strict=True))
 
 
-def test_default_is_mysql_84() -> None:
+def test_default_is_mysql_97() -> None:
+    """The default is a flavor and version proven end to end here (README: what has been verified)."""
     assert DEFAULT_FLAVOR == "mysql"
     flavor = get_flavor(DEFAULT_FLAVOR)
-    assert (flavor.name, flavor.version) == ("mysql", "8.4")
+    assert (flavor.name, flavor.version) == ("mysql", "9.7")
     assert get_flavor("mariadb").version == "10.11"
 
 

@@ -18,16 +18,18 @@ from tests.support.pods import Cluster, CommandLineWatch, Pod, free_port
 
 pytestmark = pytest.mark.scripts
 
+# socat where the image has it; openssl s_client where it has not (the official mysql images).
+TLS_CLIENTS = ["socat", "openssl"]
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.test-service-account-token.SIGNATURE-41f7"
 
 
-def make_certificate(directory: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (the CA is the certificate itself)."""
+def make_certificate(directory: Path, name: str, address: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A self-signed certificate for `address` (the CA is the certificate itself)."""
     cert, key = directory / f"{name}.crt", directory / f"{name}.key"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
          "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", f"/CN={name}",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
+         "-addext", f"subjectAltName=IP:{address}"],
         check=True, capture_output=True,
     )  # fmt: skip
     return cert, key
@@ -127,7 +129,21 @@ class FakeApiServer:
 def certificates(cluster: Cluster) -> dict[str, tuple[Path, Path]]:
     directory = cluster.root / "pki"
     directory.mkdir()
-    return {name: make_certificate(directory, name) for name in ("apiserver", "impostor")}
+    made = {name: make_certificate(directory, name) for name in ("apiserver", "impostor")}
+    # Signed by the right CA key but for another address: a stolen certificate replayed elsewhere.
+    made["elsewhere"] = make_certificate(directory, "elsewhere", address="10.0.0.1")
+    return made
+
+
+@pytest.mark.parametrize("client", TLS_CLIENTS)
+def test_a_certificate_for_another_address_gets_no_request(
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]], client: str
+) -> None:
+    cert, key = certificates["elsewhere"]  # trusted as a CA, but it names 10.0.0.1, not 127.0.0.1
+    with FakeApiServer(cert, key, [200]) as server:
+        result = label(cluster.pod(1), server, cert, LABEL_RETRIES="2", KUBE_API_CLIENT=client)
+    assert result.returncode == 1, result.stderr
+    assert server.requests == []
 
 
 def service_account(pod: Pod, ca: Path) -> Path:
@@ -152,12 +168,13 @@ def label(pod: Pod, server: FakeApiServer, ca: Path, **env: str) -> subprocess.C
     return pod.run_script("label-pod.sh", env=overrides, timeout=60)
 
 
+@pytest.mark.parametrize("client", TLS_CLIENTS)
 def test_replica_is_labelled_with_a_merge_patch(
-    cluster: Cluster, certificates: dict[str, tuple[Path, Path]]
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]], client: str
 ) -> None:
     cert, key = certificates["apiserver"]
     with FakeApiServer(cert, key, [200]) as server:
-        result = label(cluster.pod(1), server, cert)
+        result = label(cluster.pod(1), server, cert, KUBE_API_CLIENT=client)
     assert result.returncode == 0, result.stderr
     assert "labelled db/mysql-1 as replica" in result.stderr
     [request] = server.requests
@@ -205,12 +222,15 @@ def test_forbidden_fails_at_once_with_the_api_message(
     )
 
 
+@pytest.mark.parametrize("client", TLS_CLIENTS)
 def test_an_untrusted_server_gets_no_request(
-    cluster: Cluster, certificates: dict[str, tuple[Path, Path]]
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]], client: str
 ) -> None:
     cert, key = certificates["impostor"]  # the pod trusts the apiserver CA only
     with FakeApiServer(cert, key, [200]) as server:
-        result = label(cluster.pod(1), server, certificates["apiserver"][0], LABEL_RETRIES="2")
+        result = label(
+            cluster.pod(1), server, certificates["apiserver"][0], LABEL_RETRIES="2", KUBE_API_CLIENT=client
+        )
     assert result.returncode == 1
     assert server.requests == []
     assert "no HTTP response from 127.0.0.1" in result.stderr

@@ -16,7 +16,7 @@ import pymysql
 import pytest
 
 from mysql_cluster.flavors import get_flavor
-from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Pod, wait_until
+from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Pod, listening, wait_until
 
 pytestmark = pytest.mark.scripts
 
@@ -112,6 +112,13 @@ def test_identities_are_unique(cluster: Cluster) -> None:
     rows = [pod.sql("SELECT @@server_id, @@server_uuid")[0] for pod in cluster.pods]
     assert [row[0] for row in rows] == [100, 101]
     assert rows[0][1] != rows[1][1], "the clone generated its own server_uuid (auto.cnf is not cloned)"
+
+
+def test_no_pod_listens_on_the_clone_port(cluster: Cluster) -> None:
+    """The donor's server serves clones on its own port (the backup account, TLS): the sidecars serve none."""
+    for pod in cluster.pods:
+        assert not listening(pod.clone_port), pod.name
+        assert "serving backups" not in pod.log("sidecar")
 
 
 def test_replica_is_super_read_only_and_ready(cluster: Cluster) -> None:

@@ -430,11 +430,16 @@ class Pod:
         wait_until(lambda: self._probe_passes("liveness"), timeout, 0.25, f"{self.name} to be alive")
 
     def wait_ready(self, timeout: float = 120) -> None:
-        """Waits until the readiness probe passes and, when the sidecar runs, until it serves backups
-        (so that the next pod can clone at once); the error names the probe's last answer."""
+        """Waits until the readiness probe passes and, when the sidecar runs and the flavor streams backups,
+        until it serves them (so that the next pod can clone at once); the error names the probe's last
+        answer."""
         try:
             wait_until(lambda: self._probe_passes("readiness"), timeout, 0.25, f"{self.name} to be ready")
-            if self.sidecar is not None and self.sidecar.poll() is None:
+            if (
+                self.sidecar is not None
+                and self.sidecar.poll() is None
+                and self.cluster.flavor.serves_clone_port
+            ):
                 wait_until(lambda: listening(self.clone_port), 30, 0.1, f"{self.name} to serve backups")
         except TimeoutError as error:
             raise TimeoutError(f"{error}: {self.probe('readiness').stdout.strip()}\n{self.logs()}") from None

@@ -58,9 +58,13 @@ def test_every_key_has_mistakes_tried() -> None:
         {"storageSize": "20G"},
         {"storageSize": "1.5Ti"},
         {"image": "mysql:latest@sha256:" + SHA, "backupImage": "percona/percona-xtrabackup@sha256:" + SHA},
-        {"image": "registry.example.com:5000/db/mysql:8.4@sha512:" + SHA * 2},
+        {"version": "8.4", "image": "registry.example.com:5000/db/mysql:8.4@sha512:" + SHA * 2},
         {"flavor": "mariadb", "image": "mariadb:10.11.6", "backupImage": "docker.io/library/mariadb:10.11"},
-        {"image": "mysql:8", "backupImage": "percona/percona-xtrabackup:8.4.0-1"},  # a major alone floats
+        {
+            "version": "8.4",
+            "image": "mysql:8",
+            "backupImage": "percona/percona-xtrabackup:8.4.0-1",
+        },  # a major alone floats
         {"version": "9.7", "image": "mysql:9.7.4-oracle", "backupImage": "mysql:9.7.4"},
         {"flavor": "mariadb", "version": "11.8", "image": "mariadb:11.8.3", "backupImage": "mariadb:11.8"},
         {

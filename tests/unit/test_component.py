@@ -130,8 +130,8 @@ def test_exactly_the_passwords_are_secret_outputs(deploy: Deploy) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (MySQLClusterArgs(), ("mysql", "8.4", "mysql:8.4", "percona/percona-xtrabackup:8.4")),
-        (MySQLClusterArgs(version="9.7"), ("mysql", "9.7", "mysql:9.7", "mysql:9.7")),
+        (MySQLClusterArgs(), ("mysql", "9.7", "mysql:9.7", "mysql:9.7")),
+        (MySQLClusterArgs(version="8.4"), ("mysql", "8.4", "mysql:8.4", "percona/percona-xtrabackup:8.4")),
         (MySQLClusterArgs(flavor="mariadb"), ("mariadb", "10.11", "mariadb:10.11", "mariadb:10.11")),
         (
             MySQLClusterArgs(

@@ -40,7 +40,7 @@ def stack_file_config(path: Path) -> dict[str, Any]:
 def test_defaults_are_the_documented_ones() -> None:
     args = from_config({})
     assert args == MySQLClusterArgs()
-    assert (args.replicas, args.flavor, args.resolved_version) == (3, "mysql", "8.4")
+    assert (args.replicas, args.flavor, args.resolved_version) == (3, "mysql", "9.7")
     assert (args.image, args.backup_image, args.namespace, args.create_namespace) == (None, None, None, True)
     assert (args.storage_size, args.storage_class) == ("10Gi", None)
     assert (args.server_id_offset, args.max_lag_seconds, args.primary_serves_reads) == (100, 60, False)
@@ -56,18 +56,18 @@ def test_defaults_are_the_documented_ones() -> None:
 EVERY_KEY = [
     ("replicas", "5", "replicas", 5),
     ("flavor", "mariadb", "flavor", "mariadb"),
-    ("version", "9.7", "version", "9.7"),
+    ("version", "8.4", "version", "8.4"),
     (
         "image",
-        "registry.example.com:5000/db/mysql:8.4.3",
+        "registry.example.com:5000/db/mysql:9.7.4",
         "image",
-        "registry.example.com:5000/db/mysql:8.4.3",
+        "registry.example.com:5000/db/mysql:9.7.4",
     ),
     (
         "backupImage",
-        "percona/percona-xtrabackup:8.4.0-1",
+        "registry.example.com:5000/db/mysql:9.7.4",
         "backup_image",
-        "percona/percona-xtrabackup:8.4.0-1",
+        "registry.example.com:5000/db/mysql:9.7.4",
     ),
     ("namespace", "databases", "namespace", "databases"),
     ("createNamespace", "false", "create_namespace", False),

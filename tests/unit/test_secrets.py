@@ -89,7 +89,8 @@ ALL = set(PASSWORD_VARIABLES)
 def test_each_container_gets_only_the_passwords_it_uses(
     deploy: Deploy, container: str, passwords: set[str]
 ) -> None:
-    env = {v["name"] for v in deploy(MySQLClusterArgs()).container(container).get("env", [])}
+    # MySQL 8.4 and MariaDB: a streamed backup (the CLONE plugin's recipient needs more: test_statefulset.py).
+    env = {v["name"] for v in deploy(MySQLClusterArgs(version="8.4")).container(container).get("env", [])}
     assert env & ALL == passwords
 
 

@@ -16,15 +16,24 @@ SELECTOR = {"app.kubernetes.io/name": "mysql-cluster", "app.kubernetes.io/instan
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
-def test_headless_service_gives_every_pod_stable_dns(deploy: Deploy) -> None:
-    headless = deploy(MySQLClusterArgs()).service("mysql-headless")
+CLONE_PORT_FLAVORS = [("mariadb", "10.11", True), ("mysql", "8.4", True), ("mysql", "9.7", False)]
+"""(flavor, version, whether its pods serve backups on the clone port): the CLONE plugin clones over the
+database port, so MySQL 9.7 has no clone port to publish or to admit."""
+
+
+@pytest.mark.parametrize(("flavor", "version", "clone_port"), CLONE_PORT_FLAVORS)
+def test_headless_service_gives_every_pod_stable_dns(
+    deploy: Deploy, flavor: str, version: str, clone_port: bool
+) -> None:
+    headless = deploy(MySQLClusterArgs(flavor=flavor, version=version)).service("mysql-headless")
     assert headless["metadata"]["name"] == "mysql-headless"
     spec = headless["spec"]
     assert spec["clusterIP"] == "None"
     assert spec["publishNotReadyAddresses"] is True
     assert spec["selector"] == SELECTOR
     ports = {p["name"]: (p["port"], p["targetPort"]) for p in spec["ports"]}
-    assert ports == {"mysql": (3306, "mysql"), "clone": (3307, "clone")}
+    expected = {"mysql": (3306, "mysql"), "clone": (3307, "clone")}
+    assert ports == (expected if clone_port else {"mysql": (3306, "mysql")})
 
 
 def test_write_service_selects_only_the_primary(deploy: Deploy) -> None:
@@ -91,10 +100,24 @@ def ingress(rendered: Rendered) -> dict[str, Any]:
     assert policy["podSelector"]["matchLabels"] == SELECTOR
     assert policy["policyTypes"] == ["Ingress"]  # egress unrestricted
     rules = {rule["ports"][0]["port"]: rule.get("from") for rule in policy["ingress"]}
-    assert set(rules) == {"mysql", "clone"}
-    # The clone port streams full backups without authentication: the cluster's own pods only.
-    assert rules["clone"] == [{"podSelector": {"matchLabels": SELECTOR}}]
+    assert set(rules) in ({"mysql", "clone"}, {"mysql"})
+    if "clone" in rules:
+        # The clone port streams full backups (to peers with the clone credential): the cluster's own pods.
+        assert rules["clone"] == [{"podSelector": {"matchLabels": SELECTOR}}]
     return rules
+
+
+@pytest.mark.parametrize("flavor", ["mariadb", "mysql"])
+def test_network_policy_admits_the_clone_port_from_the_clusters_own_pods(deploy: Deploy, flavor: str) -> None:
+    version = "8.4" if flavor == "mysql" else None
+    assert "clone" in ingress(deploy(MySQLClusterArgs(flavor=flavor, version=version)))
+
+
+def test_network_policy_has_no_clone_port_rule_where_the_clone_plugin_seeds(deploy: Deploy) -> None:
+    policy = (
+        deploy(MySQLClusterArgs(flavor="mysql", version="9.7")).one(NETWORK_POLICY, "mysql").inputs["spec"]
+    )
+    assert [rule["ports"][0]["port"] for rule in policy["ingress"]] == ["mysql"]
 
 
 def test_network_policy_admits_the_database_port_from_the_namespace_by_default(deploy: Deploy) -> None:

@@ -118,16 +118,20 @@ def test_containers_run_the_programs_own_scripts_in_contract_order(deploy: Deplo
 @pytest.mark.parametrize(
     ("args", "server", "backup"),
     [
-        (MySQLClusterArgs(), "mysql:8.4", "percona/percona-xtrabackup:8.4"),
-        (MySQLClusterArgs(version="9.7"), "mysql:9.7", "mysql:9.7"),
+        (MySQLClusterArgs(version="8.4"), "mysql:8.4", "percona/percona-xtrabackup:8.4"),
+        (MySQLClusterArgs(), "mysql:9.7", "mysql:9.7"),
         (MySQLClusterArgs(flavor="mariadb", version="11.8"), "mariadb:11.8", "mariadb:11.8"),
         (MySQLClusterArgs(flavor="mariadb", version="11.4"), "mariadb:11.4", "mariadb:11.4"),
         (
-            MySQLClusterArgs(image="r.example/my:8.4.2"),
+            MySQLClusterArgs(version="8.4", image="r.example/my:8.4.2"),
             "r.example/my:8.4.2",
             "percona/percona-xtrabackup:8.4",
         ),
-        (MySQLClusterArgs(backup_image="r.example/xb:8.4.0"), "mysql:8.4", "r.example/xb:8.4.0"),
+        (
+            MySQLClusterArgs(version="8.4", backup_image="r.example/xb:8.4.0"),
+            "mysql:8.4",
+            "r.example/xb:8.4.0",
+        ),
     ],
 )
 def test_images_come_from_the_flavor_unless_overridden(
@@ -146,10 +150,18 @@ def test_image_pull_policy_applies_to_every_container(deploy: Deploy, policy: st
     assert {c["imagePullPolicy"] for c in spec["initContainers"] + spec["containers"]} == {policy}
 
 
-def test_named_container_ports(deploy: Deploy) -> None:
-    rendered = deploy(MySQLClusterArgs())
+@pytest.mark.parametrize(("flavor", "version"), [("mariadb", "10.11"), ("mysql", "8.4")])
+def test_named_container_ports(deploy: Deploy, flavor: str, version: str) -> None:
+    rendered = deploy(MySQLClusterArgs(flavor=flavor, version=version))
     assert rendered.container("mysql")["ports"] == [{"name": "mysql", "containerPort": 3306}]
     assert rendered.container("backup")["ports"] == [{"name": "clone", "containerPort": 3307}]
+
+
+def test_no_clone_port_where_the_clone_plugin_seeds(deploy: Deploy) -> None:
+    """MySQL 9.7: the donor's server serves the clone on the database port; the sidecar listens on nothing."""
+    rendered = deploy(MySQLClusterArgs(flavor="mysql", version="9.7"))
+    assert rendered.container("mysql")["ports"] == [{"name": "mysql", "containerPort": 3306}]
+    assert rendered.container("backup").get("ports") is None
 
 
 @pytest.mark.parametrize("container", ["init-config", "label-pod", "clone", "mysql", "backup"])
@@ -227,8 +239,8 @@ def test_only_label_pod_gets_an_api_token_and_it_gets_no_data(deploy: Deploy) ->
 @pytest.mark.parametrize(
     ("args", "seeded_by_plugin"),
     [
-        (MySQLClusterArgs(version="9.7"), True),
-        (MySQLClusterArgs(), False),
+        (MySQLClusterArgs(), True),
+        (MySQLClusterArgs(version="8.4"), False),
         (MySQLClusterArgs(flavor="mariadb"), False),
     ],
 )
@@ -329,7 +341,7 @@ def test_checksum_annotation_is_the_config_maps_content(deploy: Deploy) -> None:
 def test_configuration_changes_roll_the_pods(deploy: Deploy) -> None:
     base = annotations(deploy(MySQLClusterArgs()))
     same = annotations(deploy(MySQLClusterArgs(replicas=5)))
-    other = annotations(deploy(MySQLClusterArgs(version="9.7")))
+    other = annotations(deploy(MySQLClusterArgs(version="8.4")))
     assert base == same  # scaling changes no configuration
     for key in ("mysql-cluster.io/config-checksum", "mysql-cluster.io/server-config-checksum"):
         assert other[key] != base[key]
