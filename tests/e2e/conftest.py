@@ -20,7 +20,10 @@ from typing import Any
 
 import pytest
 
-from .harness import ARTIFACTS, FLAVOR_NAME, FLAVOR_VERSION, LOCAL_IMAGE, REPO, Kube, Stack
+from .harness import ARTIFACTS, E2E_FLAVOR, FLAVOR_NAME, FLAVOR_VERSION, LOCAL_IMAGE, REPO, Kube, Stack
+
+NAMESPACE_PREFIX = f"mc-e2e-{E2E_FLAVOR.replace('.', '-')}-"
+"""Every namespace this flavor's run creates starts with it (`mc-e2e-mysql-9-7-1a2b3c`)."""
 
 
 def _create_existing_secret(env: dict[str, str], namespace: str, name: str) -> dict[str, str]:
@@ -75,11 +78,12 @@ def e2e_env() -> dict[str, str]:
 
 def _remove_leftover_namespaces(env: dict[str, str]) -> None:
     """Namespaces of earlier runs that never reached their teardown (a killed run): the local cluster keeps
-    etcd's data between runs, and one run at a time uses it, so every `mc-e2e-*` namespace is a leftover."""
+    etcd's data between runs, and one run per flavor at a time uses it, so every namespace of this flavor's
+    prefix is a leftover (another flavor's run may be going on beside this one)."""
     names = subprocess.run(
         ["kubectl", "get", "namespaces", "-o", "name"], env=env, capture_output=True, text=True, check=True
     ).stdout.split()
-    leftovers = [name for name in names if name.startswith("namespace/mc-e2e-")]
+    leftovers = [name for name in names if name.startswith(f"namespace/{NAMESPACE_PREFIX}")]
     if leftovers:
         subprocess.run(["kubectl", "delete", *leftovers, "--wait=true", "--timeout=180s"], env=env,
                        capture_output=True, check=False)  # fmt: skip
@@ -104,7 +108,7 @@ def _new_stack(e2e_env: dict[str, str], root: Path) -> Stack:
     _remove_leftover_namespaces(e2e_env)
     st = Stack(workdir=workdir, env=env)
     st.pulumi("stack", "init", st.name)
-    st.config_set("namespace", f"mc-e2e-{secrets.token_hex(3)}")
+    st.config_set("namespace", f"{NAMESPACE_PREFIX}{secrets.token_hex(3)}")
     for key, value in (("flavor", FLAVOR_NAME), ("version", FLAVOR_VERSION), ("image", LOCAL_IMAGE),
                        ("backupImage", LOCAL_IMAGE)):  # fmt: skip
         st.config_set(key, value)  # MYSQL_CLUSTER_E2E_FLAVOR (harness.py); the local stack's by default
