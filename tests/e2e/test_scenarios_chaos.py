@@ -1,20 +1,24 @@
 """Chaos on the real cluster (issue 7), after the ordinary scenarios and before destroy: a writer records
 every acknowledged row while something breaks; afterwards every acknowledged row is on the primary and on
-every replica, and CHECKSUM TABLE agrees everywhere. Each scenario prints what it measured.
+every replica, and CHECKSUM TABLE agrees everywhere. Each scenario prints what it measured: (a) SIGKILL of the
+primary's server, (b) a replica's pod and volume deleted, (d) a replica's network cut for longer than
+maxLagSeconds, (e) scale 3 -> 5 -> 2 -> 3, (f) the whole node restarted.
 
 (g) the primary's volume lost and (h) a scale to zero are in test_scenarios.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 
 import pytest
 
-from .checks import Report, assert_healthy, pod_ips, query, wait_for
-from .harness import CLUSTER_NAME, Kube, Stack
+from .checks import Report, assert_healthy, pod_ips, query, ready_read_endpoints, wait_for
+from .harness import CLUSTER_NAME, REPO, Kube, Stack
 from .writer import TABLE, Writer
 
 pytestmark = pytest.mark.e2e
@@ -94,6 +98,54 @@ def test_b_a_replica_pod_and_volume_deleted_under_writes(stack: Stack, kube: Kub
     assert_every_acked_row_everywhere(kube, password, writer, report)
 
 
+@contextlib.contextmanager
+def network_cut(ip: str) -> Iterator[None]:
+    """Every packet to or from `ip` dropped on the node's bridge (e2e/cluster.sh turns bridge-nf-call-iptables
+    on, so bridged pod traffic crosses FORWARD); the kubelet's exec probes do not use the network."""
+    rules = [("-s", ip), ("-d", ip)]
+    for direction, address in rules:
+        subprocess.run(["iptables", "-I", "FORWARD", "1", direction, address, "-j", "DROP"], check=True)
+    try:
+        yield
+    finally:
+        for direction, address in rules:
+            subprocess.run(["iptables", "-D", "FORWARD", direction, address, "-j", "DROP"], check=False)
+
+
+def test_d_a_replica_cut_off_leaves_the_read_service_then_returns(
+    stack: Stack, kube: Kube, report: Report
+) -> None:
+    """Cut off from the primary, a replica keeps serving reads while its data is at most maxLagSeconds
+    old (the newest heartbeat it applied), leaves the read Service once it is older, and returns once it
+    caught up."""
+    password = stack.password()
+    replica = f"{CLUSTER_NAME}-1"
+    read_service = stack.outputs()["readService"]
+    max_lag = int(stack.pulumi("config", "get", "maxLagSeconds").stdout.strip())
+    with Writer(kube, password) as writer:
+        writer.wait_for_rows(100)
+        assert replica in ready_read_endpoints(kube, read_service)
+        with network_cut(pod_ips(kube)[replica]):
+            left = wait_for(
+                f"{replica} to leave the read Service",
+                lambda: replica not in ready_read_endpoints(kube, read_service),
+                timeout=max_lag + 60,
+            )
+            # Not before its data could be older than the bound (a few seconds of probe and clock slack).
+            assert left >= max_lag - 5, (left, max_lag)
+            report(f"{replica} cut off: left the read Service after {left:.0f}s (maxLagSeconds {max_lag})")
+            writer.wait_for_rows(100)
+        back = wait_for(
+            f"{replica} to return to the read Service",
+            lambda: replica in ready_read_endpoints(kube, read_service),
+            timeout=180,
+        )
+        report(f"{replica} reconnected: caught up and back in the read Service after {back:.0f}s")
+        writer.wait_for_rows(100)
+    assert_healthy(stack, pods=3)
+    assert_every_acked_row_everywhere(kube, password, writer, report)
+
+
 def test_e_scale_3_to_5_to_2_to_3_under_writes(stack: Stack, kube: Kube, report: Report) -> None:
     password = stack.password()
     with Writer(kube, password) as writer:
@@ -107,3 +159,22 @@ def test_e_scale_3_to_5_to_2_to_3_under_writes(stack: Stack, kube: Kube, report:
         writer.wait_for_rows(100)
     assert_every_acked_row_everywhere(kube, password, writer, report)
     assert sorted(pod_ips(kube)) == [f"{CLUSTER_NAME}-{i}" for i in range(3)]
+
+
+def test_f_the_whole_node_restarted_under_writes(stack: Stack, kube: Kube, report: Report) -> None:
+    """Every process of the node stopped at once (e2e/cluster.sh down: containers killed, the kubelet, the
+    control plane and containerd stopped) and started again on the same disks, as after a power cut."""
+    password = stack.password()
+    with Writer(kube, password) as writer:
+        writer.wait_for_rows(100)
+        start = time.monotonic()
+        for command in ("down", "up"):
+            cluster_sh = ["bash", str(REPO / "e2e/cluster.sh"), command]
+            done = subprocess.run(cluster_sh, check=False, capture_output=True, text=True)
+            assert done.returncode == 0, f"cluster.sh {command}:\n{done.stderr[-3000:]}"
+        restarted = time.monotonic() - start
+        assert_healthy(stack, pods=3)
+        report(f"node down and up in {restarted:.0f}s; the cluster healthy again "
+               f"{time.monotonic() - start:.0f}s after the stop")  # fmt: skip
+        writer.wait_for_rows(100)
+    assert_every_acked_row_everywhere(kube, password, writer, report)
