@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from .checks import Report, assert_healthy, pod_ips, query, ready_read_endpoints, wait_for
+from .checks import Report, assert_healthy, pod_ips, ready_read_endpoints, wait_for
 from .harness import CLUSTER_NAME, REPO, Kube, Stack
-from .writer import TABLE, Writer
+from .writer import Writer, assert_every_acked_row_everywhere
 
 pytestmark = pytest.mark.e2e
 
@@ -27,28 +27,6 @@ pytestmark = pytest.mark.e2e
 CONTAINERD_SOCKET = (
     f"{os.environ.get('MYSQL_CLUSTER_STATE', '/var/lib/mysql-cluster-e2e')}/containerd/containerd.sock"
 )
-
-
-def assert_every_acked_row_everywhere(kube: Kube, password: str, writer: Writer, report: Report) -> None:
-    """Every acknowledged id on every pod, and one checksum of the table on all of them."""
-    acked = set(writer.acked)
-    assert acked, "the writer acknowledged nothing"
-
-    def converged() -> bool:
-        sums = set()
-        for ip in pod_ips(kube).values():
-            ids = {row[0] for row in query(ip, password, f"SELECT id FROM {TABLE}")}
-            missing = acked - ids
-            if missing:
-                return False
-            sums.add(query(ip, password, f"CHECKSUM TABLE {TABLE}")[0][1])
-        return len(sums) == 1
-
-    waited = wait_for("every acknowledged row on every pod, equal checksums", converged, timeout=180)
-    report(
-        f"{len(acked)} acknowledged rows ({writer.failures} failed attempts) on all "
-        f"{len(pod_ips(kube))} pods with one checksum, {waited:.1f}s after the writer stopped"
-    )
 
 
 def container_id(kube: Kube, pod: str, container: str) -> str:

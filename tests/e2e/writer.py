@@ -15,6 +15,7 @@ from typing import Any
 
 import pymysql
 
+from .checks import Report, pod_ips, query, wait_for
 from .harness import CLUSTER_NAME, Kube
 
 TABLE = "e2e.acked"
@@ -90,3 +91,25 @@ class Writer:
                 self._conn = None
                 self._stop.wait(0.5)
             self._stop.wait(self.pause)
+
+
+def assert_every_acked_row_everywhere(kube: Kube, password: str, writer: Writer, report: Report) -> None:
+    """Every acknowledged id on every pod, and one checksum of the table on all of them."""
+    acked = set(writer.acked)
+    assert acked, "the writer acknowledged nothing"
+
+    def converged() -> bool:
+        sums = set()
+        for ip in pod_ips(kube).values():
+            ids = {row[0] for row in query(ip, password, f"SELECT id FROM {TABLE}")}
+            missing = acked - ids
+            if missing:
+                return False
+            sums.add(query(ip, password, f"CHECKSUM TABLE {TABLE}")[0][1])
+        return len(sums) == 1
+
+    waited = wait_for("every acknowledged row on every pod, equal checksums", converged, timeout=180)
+    report(
+        f"{len(acked)} acknowledged rows ({writer.failures} failed attempts) on all "
+        f"{len(pod_ips(kube))} pods with one checksum, {waited:.1f}s after the writer stopped"
+    )
