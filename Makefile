@@ -47,15 +47,17 @@ cluster-down:
 	bash e2e/cluster.sh down
 
 ## e2e: the end-to-end scenarios, real pulumi against the real local cluster: every scenario on each flavor of
-## E2E_FLAVORS, the smoke subset (deploy, scale up with a clone, the clone port, destroy) on E2E_SMOKE_FLAVORS.
+## E2E_FLAVORS (the flavor-independent ones, marker `once`, on the first only), the smoke subset (deploy, scale
+## up with a clone, the clone port, destroy) on E2E_SMOKE_FLAVORS.
 ## Every flavor runs even when one fails; the target fails if any did.
 E2E_FLAVORS ?= mariadb-10.11 mysql-9.7
 E2E_SMOKE_FLAVORS ?= mariadb-11.8
 e2e: setup images-db cluster-up
-	failed=""; \
+	failed=""; marker="e2e"; \
 	for flavor in $(E2E_FLAVORS); do \
-	  echo "e2e: every scenario on $$flavor"; \
-	  MYSQL_CLUSTER_E2E_FLAVOR=$$flavor $(PYTEST) -m e2e || failed="$$failed $$flavor"; \
+	  echo "e2e: every scenario on $$flavor ($$marker)"; \
+	  MYSQL_CLUSTER_E2E_FLAVOR=$$flavor $(PYTEST) -m "$$marker" || failed="$$failed $$flavor"; \
+	  marker="e2e and not once"; \
 	done; \
 	for flavor in $(E2E_SMOKE_FLAVORS); do \
 	  echo "e2e: the smoke scenarios on $$flavor"; \

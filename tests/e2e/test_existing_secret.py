@@ -1,6 +1,7 @@
 """The `existingSecret` path end to end, on a stack of its own: passwords from a Secret the user made with
 `kubectl apply` (so its whole manifest, passwords included, also sits in the last-applied-configuration
-annotation) reach the servers, none of them reaches the Pulumi state, and destroy leaves the user's Secret."""
+annotation) reach the servers, none of them reaches the Pulumi state, and destroy leaves the user's Secret.
+Nothing here depends on the flavor: `make e2e` runs it on the first flavor only (marker `once`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from .checks import Report, assert_healthy, assert_no_password_in_state, pod_ips, query, resource_types
 from .harness import CLUSTER_NAME, Kube, Stack
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
 
 def test_existing_secret_passwords_reach_the_servers_and_stay_out_of_the_state(

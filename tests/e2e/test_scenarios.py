@@ -250,7 +250,7 @@ def test_config_change_rolls_every_pod_before_the_check_passes(
 ) -> None:
     """A configuration change rolls the pods (checksum annotation). Providers before 4.26 return early on
     StatefulSet updates (pulumi-kubernetes#3329): the check waits until every pod runs the new revision."""
-    stack.config_set("maxLagSeconds", "45")
+    stack.config_set("maxLagSeconds", "30")
     stack.config_set("serverConfig.max_connections", "321", path=True)
     seconds = stack.up()
     report(f"pulumi up of a maxLagSeconds and serverConfig change took {seconds:.0f}s")
@@ -268,7 +268,7 @@ def test_config_change_rolls_every_pod_before_the_check_passes(
     assert set(hashes.values()) == {revision}, hashes
     for pod in pods:
         env = {e["name"]: e.get("value") for c in pod["spec"]["containers"] for e in c.get("env", [])}
-        assert env["MAX_LAG_SECONDS"] == "45", pod["metadata"]["name"]
+        assert env["MAX_LAG_SECONDS"] == "30", pod["metadata"]["name"]
     password = stack.password()
     for name, ip in pod_ips(kube).items():
         assert query(ip, password, "SELECT @@max_connections")[0][0] == 321, name
