@@ -82,12 +82,12 @@ def ready_read_endpoints(kube: Kube, read_service: str) -> list[str]:
     )
 
 
-def wait_for(what: str, probe: Callable[[], bool], timeout: float = 120) -> float:
+def wait_for(what: str, probe: Callable[[], bool], timeout: float = 120, interval: float = 1) -> float:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if probe():
             return time.monotonic() - start
-        time.sleep(1)
+        time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 

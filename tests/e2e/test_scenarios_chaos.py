@@ -1,24 +1,29 @@
 """Chaos on the real cluster (issue 7), after the ordinary scenarios and before destroy: a writer records
 every acknowledged row while something breaks; afterwards every acknowledged row is on the primary and on
 every replica, and CHECKSUM TABLE agrees everywhere. Each scenario prints what it measured: (a) SIGKILL of the
-primary's server, (b) a replica's pod and volume deleted, (d) a replica's network cut for longer than
-maxLagSeconds, (e) scale 3 -> 5 -> 2 -> 3, (f) the whole node restarted.
+primary's server, (b) a replica's pod and volume deleted, (c) the donor killed in the middle of a clone, (d) a
+replica's network cut for longer than maxLagSeconds, (e) scale 3 -> 5 -> 2 -> 3, (f) the whole node restarted.
 
-(g) the primary's volume lost and (h) a scale to zero are in test_scenarios.py.
+(g) the primary's volume lost and (h) a scale to zero, under writes too, are in test_scenarios_storage.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from .checks import Report, assert_healthy, pod_ips, ready_read_endpoints, wait_for
-from .harness import CLUSTER_NAME, REPO, Kube, Stack
+from mysql_cluster.flavors import get_flavor
+
+from .checks import Report, assert_healthy, connect, pod_ips, query, ready_read_endpoints, wait_for
+from .harness import CLUSTER_NAME, FLAVOR_NAME, FLAVOR_VERSION, REPO, Kube, Stack
 from .writer import Writer, assert_every_acked_row_everywhere
 
 pytestmark = pytest.mark.e2e
@@ -47,11 +52,7 @@ def test_a_sigkill_of_the_primary_server_under_writes(stack: Stack, kube: Kube, 
         writer.wait_for_rows(200)
         before = restarts(kube, primary, "mysql")
         start = time.monotonic()
-        subprocess.run(
-            ["ctr", "--address", CONTAINERD_SOCKET, "--namespace", "k8s.io", "task", "kill", "--signal",
-             "SIGKILL", container_id(kube, primary, "mysql")],
-            check=True, capture_output=True,
-        )  # fmt: skip
+        kill_container(kube, primary, "mysql")
         wait_for("the server container to restart", lambda: restarts(kube, primary, "mysql") > before, 120)
         writer.wait_for_rows(200)
         report(f"primary server SIGKILLed: writes acknowledged again after {time.monotonic() - start:.0f}s")
@@ -74,6 +75,94 @@ def test_b_a_replica_pod_and_volume_deleted_under_writes(stack: Stack, kube: Kub
     clone_log = kube.run("logs", replica, "-c", "clone").stdout
     assert "complete after" in clone_log, clone_log
     assert_every_acked_row_everywhere(kube, password, writer, report)
+
+
+def kill_container(kube: Kube, pod: str, container: str) -> None:
+    subprocess.run(
+        ["ctr", "--address", CONTAINERD_SOCKET, "--namespace", "k8s.io", "task", "kill", "--signal",
+         "SIGKILL", container_id(kube, pod, container)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def streaming_donor(kube: Kube, password: str) -> tuple[str, str] | None:
+    """(pod, container) serving a clone right now, or None: on a streamed-backup flavor the pod of this
+    namespace running the backup tool (seen from the node), with the CLONE plugin the server that has the
+    backup account connected (its processlist)."""
+    if get_flavor(FLAVOR_NAME, FLAVOR_VERSION).serves_clone_port:
+        tool = get_flavor(FLAVOR_NAME, FLAVOR_VERSION).backup_binary
+        for proc in Path("/proc").iterdir():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+                if not argv or Path(argv[0].decode()).name != tool or b"--backup" not in argv:
+                    continue
+                env = dict(
+                    item.decode().partition("=")[::2] for item in (proc / "environ").read_bytes().split(b"\0")
+                )
+            except OSError:
+                continue
+            if env.get("POD_NAMESPACE") == kube.namespace:
+                return env["POD_NAME"], "backup"
+        return None
+    for pod, ip in pod_ips(kube).items():
+        with contextlib.suppress(Exception):
+            sql = "SELECT COUNT(*) FROM performance_schema.processlist WHERE USER = 'backup'"
+            if query(ip, password, sql)[0][0]:
+                return pod, "mysql"
+    return None
+
+
+def test_c_the_donor_killed_in_the_middle_of_a_clone(stack: Stack, kube: Kube, report: Report) -> None:
+    """A new replica's donor dies while it serves the clone: the recipient notices the broken clone, retries
+    and completes; nothing acknowledged is lost."""
+    password = stack.password()
+    primary = pod_ips(kube)[f"{CLUSTER_NAME}-0"]
+    with connect(primary, password) as conn, conn.cursor() as cur:  # about 64 MB: a clone of seconds
+        cur.execute("CREATE TABLE IF NOT EXISTS e2e.ballast (id INT AUTO_INCREMENT PRIMARY KEY, pad TEXT)")
+        for _ in range(64):
+            cur.executemany("INSERT INTO e2e.ballast (pad) VALUES (%s)", [("x" * 1000,)] * 1000)
+    recipient = f"{CLUSTER_NAME}-3"
+    with Writer(kube, password) as writer:
+        writer.wait_for_rows(100)
+        stack.config_set("replicas", "4")
+        failures: list[BaseException] = []
+
+        def scale_up() -> None:
+            try:
+                stack.up()
+            except BaseException as error:  # reported by the main thread
+                failures.append(error)
+
+        up = threading.Thread(target=scale_up, daemon=True)
+        up.start()
+        found: list[tuple[str, str]] = []
+
+        def donor_streams() -> bool:
+            donor = streaming_donor(kube, password)
+            if donor is not None:
+                found.append(donor)
+            return donor is not None
+
+        wait_for("a donor to serve the new replica's clone", donor_streams, timeout=300, interval=0.05)
+        donor_pod, container = found[-1]
+        kill_container(kube, donor_pod, container)
+        report(f"{donor_pod}'s {container} container killed while it served the clone of {recipient}")
+        start = time.monotonic()
+        up.join(900)
+        assert not up.is_alive(), "pulumi up of 4 pods did not return"
+        assert not failures, failures
+        assert_healthy(stack, pods=4)
+        report(f"{recipient} cloned and healthy {time.monotonic() - start:.0f}s after the kill")
+        writer.wait_for_rows(100)
+    clone_log = kube.run("logs", recipient, "-c", "clone").stdout
+    attempts = re.search(r"complete after (\d+) attempt", clone_log)
+    assert attempts, clone_log
+    assert int(attempts[1]) >= 2, clone_log  # the broken clone was noticed and redone
+    report(f"{recipient}'s clone completed after {attempts[1]} attempts")
+    assert_every_acked_row_everywhere(kube, password, writer, report)
+    stack.config_set("replicas", "3")
+    stack.up()
+    assert_healthy(stack, pods=3)
 
 
 @contextlib.contextmanager
