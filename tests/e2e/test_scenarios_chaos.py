@@ -122,6 +122,8 @@ def test_c_the_donor_killed_in_the_middle_of_a_clone(stack: Stack, kube: Kube, r
         for _ in range(64):
             cur.executemany("INSERT INTO e2e.ballast (pad) VALUES (%s)", [("x" * 1000,)] * 1000)
     recipient = f"{CLUSTER_NAME}-3"
+    # A claim kept from an earlier scale-down would let it resume instead of cloning.
+    kube.run("delete", "pvc", f"data-{recipient}", "--ignore-not-found", "--wait=true")
     with Writer(kube, password) as writer:
         writer.wait_for_rows(100)
         stack.config_set("replicas", "4")
