@@ -9,6 +9,7 @@ Afterwards every acknowledged id must be on the primary and on every replica.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import threading
 import time
 from typing import Any
@@ -86,7 +87,8 @@ class Writer:
                 with self._conn.cursor() as cursor:
                     cursor.execute(INSERT)
                     self.acked.append(int(cursor.lastrowid))
-            except (pymysql.MySQLError, OSError):
+            except (pymysql.MySQLError, OSError, subprocess.SubprocessError, ValueError):
+                # The server, the pod or the API server (primary_ip) away: count it, try again.
                 self.failures += 1
                 self._conn = None
                 self._stop.wait(0.5)
