@@ -226,7 +226,10 @@ class Pod:
         self.conf_dir = self.root / "conf"
         self.run_dir = self.root / "run"
         self.log_dir = self.root / "logs"
-        for directory in (self.root, self.data_root, self.conf_dir, self.run_dir, self.log_dir):
+        # The pod's own /tmp (an emptyDir in the StatefulSet): servers of every pod on this host must not
+        # share one, or one's temporary tables meet another's (same names across pid namespaces).
+        self.tmp_dir = self.root / "tmp"
+        for directory in (self.root, self.data_root, self.conf_dir, self.run_dir, self.log_dir, self.tmp_dir):
             directory.mkdir()
             os.chown(directory, cluster.uid, cluster.gid)
         self.port, self.clone_port = ports or (free_port(), free_port())
@@ -234,6 +237,7 @@ class Pod:
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": str(self.root),
             "LANG": "C.UTF-8",
+            "TMPDIR": str(self.tmp_dir),
             "POD_NAME": self.name,
             "POD_NAMESPACE": "mysql-cluster-test",
             "SERVER_ID_OFFSET": str(cluster.server_id_offset),

@@ -144,7 +144,7 @@ def test_local_stack_file_is_valid_and_says_what_the_local_cluster_needs() -> No
 
 def test_dev_stack_file_is_valid_with_official_images() -> None:
     args = from_config(stack_file_config(REPO / "Pulumi.dev.yaml"))
-    assert (args.flavor, args.resolved_version, args.image) == ("mysql", "8.4", None)
+    assert (args.flavor, args.resolved_version, args.image) == ("mysql", "9.7", None)
     assert args.pvc_retention.when_deleted == "Retain"
 
 
