@@ -21,7 +21,7 @@ from mysql_cluster_check import Address, Cluster, PodState  # noqa: E402
 from mysql_cluster_check.probe import RawState, interpret  # noqa: E402
 
 from mysql_cluster.flavors import Flavor, get_flavor  # noqa: E402
-from tests.support.pods import DEFAULT_PASSWORDS, Pod  # noqa: E402
+from tests.support.pods import DEFAULT_PASSWORDS, Pod, test_cnf  # noqa: E402
 from tests.support.pods import Cluster as Pods  # noqa: E402
 
 CHECK = REPO / "scripts" / "check.py"
@@ -35,6 +35,14 @@ CHECK_FLAVORS = (MARIADB_10_11, ("mysql", "9.7"), ("mariadb", "11.8"))
 filesystems (tests/support/rootfs.py). One cluster per flavor for the whole session: the tests that use it
 run grouped by flavor, so one cluster runs at a time. MariaDB 10.11 is first (index 0): tests that need a
 live server but no particular flavor (test_discovery.py) pin `live_cluster` to it and share its cluster."""
+
+
+def check_cnf(flavor: Flavor) -> str:
+    """The harness's small test configuration, with MySQL's performance_schema ON as in production (the
+    server's default): the check reads the errors of MySQL's applier workers from it."""
+    if flavor.name == "mysql":
+        return test_cnf(flavor).replace("performance_schema = OFF", "performance_schema = ON")
+    return test_cnf(flavor)
 
 
 def flavor_id(param: tuple[str, str]) -> str:
@@ -170,7 +178,8 @@ class LiveCluster:
 @pytest.fixture(scope="session", params=CHECK_FLAVORS, ids=flavor_id)
 def live_cluster(request: pytest.FixtureRequest) -> Iterator[LiveCluster]:
     """A primary and two replicas of each flavor of CHECK_FLAVORS, started once for the session."""
-    with Pods(get_flavor(*request.param), name="mysql") as pods:
+    flavor = get_flavor(*request.param)
+    with Pods(flavor, name="mysql", custom_cnf=check_cnf(flavor)) as pods:
         pods.start()
         pods.add_replica()
         pods.add_replica()

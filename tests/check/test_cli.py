@@ -7,13 +7,17 @@ Statements that differ between flavors (replication threads, read-only flags) co
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 from mysql_cluster_check import Address, Cluster, Options, Password, check_cluster, render_table
+
+from tests.support.pods import Pod, wait_until
 
 from .conftest import CHECK, PASSWORD, SECRETS, LiveCluster, endpoint_flags, run_check
 
@@ -110,6 +114,56 @@ def test_stopped_replication_thread_exits_1_naming_pod_and_thread(
     assert table.code == 1
     assert f"FAIL mysql-1 {check}: observed No, expected Yes" in table.stdout
     assert table.stdout.splitlines()[-1] == "UNHEALTHY: 1 failed check"
+
+
+def test_applier_error_names_its_cause(cluster: LiveCluster) -> None:
+    """A row the replica already has stops its SQL thread on a duplicate key: the check shows why. MySQL's
+    multi-threaded applier (4 workers by default) puts only "Coordinator stopped because there were error(s)
+    in the worker(s)" into Last_SQL_Error; the cause is the failed worker's, in performance_schema."""
+    conflict = 7000000 + time.time_ns() % 1000000
+    replica = cluster.pod("mysql-1")
+    on_replica = conflict_row(cluster, replica, conflict)
+    try:
+        on_replica("INSERT")
+        cluster.sql("mysql-0", f"INSERT INTO app.conflict VALUES ({conflict})")
+        wait_until(lambda: replica.replica_status()[cluster.flavor.last_sql_errno_column], 30)
+        run = run_check(*endpoint_flags(cluster), "--no-canary", "--json")
+        assert run.code == 1
+        [failure] = run.json["failures"]
+        assert (failure["pod"], failure["check"], failure["observed"]) == (
+            "mysql-1",
+            "replication_sql_thread",
+            "No",
+        )
+        assert failure["detail"].startswith("last SQL error 1062: "), failure["detail"]
+        assert f"Duplicate entry '{conflict}' for key" in failure["detail"], failure["detail"]
+    finally:
+        on_replica("DELETE")  # then heal() starts the SQL thread again, which applies the primary's row
+
+
+def conflict_row(cluster: LiveCluster, pod: Pod, key: int) -> Callable[[str], None]:
+    """Writes or deletes row `key` of app.conflict on `pod` without binary-logging it (no GTID: nothing
+    errant), as root@localhost; on MySQL with super_read_only lifted for the statement."""
+    cluster.sql("mysql-0", "CREATE DATABASE IF NOT EXISTS app")
+    cluster.sql("mysql-0", "CREATE TABLE IF NOT EXISTS app.conflict (id INT PRIMARY KEY)")
+    wait_until(
+        lambda: pod.sql("SHOW TABLES FROM app LIKE 'conflict'"), 30, what="app.conflict on the replica"
+    )
+
+    def run(verb: str) -> None:
+        statement = {"INSERT": "INSERT INTO {} VALUES ({})", "DELETE": "DELETE FROM {} WHERE id = {}"}[verb]
+        with contextlib.closing(pod.connect()) as conn, conn.cursor() as cursor:
+            lift = "super_read_only" in cluster.flavor.read_only_variables
+            if lift:
+                cursor.execute("SET GLOBAL super_read_only = OFF")
+            try:
+                cursor.execute("SET SESSION sql_log_bin = 0")
+                cursor.execute(statement.format("app.conflict", key))
+            finally:
+                if lift:
+                    cursor.execute(cluster.flavor.enforce_read_only)
+
+    return run
 
 
 def test_duplicate_server_id_exits_1_naming_both_pods(cluster: LiveCluster) -> None:
