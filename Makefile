@@ -31,7 +31,7 @@ images-db:
 test-scripts: setup images-db
 	$(PYTEST) -m scripts
 
-## test-check: the post-deploy check tool against real servers: MariaDB 10.11 (this host), 11.8, MySQL 9.7
+## test-check: the post-deploy check tool against real servers: MariaDB 10.11 (this host), MySQL 9.7 (its image)
 test-check: setup images-db
 	$(PYTEST) -m check
 

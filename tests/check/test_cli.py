@@ -1,5 +1,5 @@
 """The tool's real command line against a live cluster of real servers, one per flavor of
-conftest.CHECK_FLAVORS (MariaDB 10.11 and 11.8, MySQL 9.7): one scenario per test.
+conftest.CHECK_FLAVORS (MariaDB 10.11 and MySQL 9.7; MariaDB 11.8 on demand): one scenario per test.
 
 Every run goes through `run_check`, which also asserts that the root password appears nowhere in the output.
 Statements that differ between flavors (replication threads, read-only flags) come from the flavor.
