@@ -45,7 +45,7 @@ CHECK_FLAVORS = tuple(
 )
 """The flavors of the live cluster: MariaDB 10.11 from this host and MySQL 9.7 inside its image's root
 filesystem (tests/support/rootfs.py); MYSQL_CLUSTER_CHECK_FLAVORS=mariadb-10.11,mysql-9.7,mariadb-11.8 adds
-MariaDB 11.8 (a third of the tier's time again; it reads like 10.11, and its recorded states are in data/).
+MariaDB 11.8 (about 25 s more here; it reads like 10.11, and its recorded states are in data/).
 One cluster per flavor for the whole session: the tests that use it run grouped by flavor, so one cluster
 runs at a time. MariaDB 10.11 comes first (index 0): tests that need a live server but no particular flavor
 (test_discovery.py) pin `live_cluster` to it and share its cluster."""
@@ -71,7 +71,7 @@ group)."""
 
 
 def recorded(name: str) -> list[RawState]:
-    """Server states recorded from real mariadbd processes (data/record.sh says how)."""
+    """Server states recorded from real servers (data/record.sh and record_states.py say how)."""
     states: list[RawState] = json.loads((DATA / f"{name}.json").read_text())
     return states
 
