@@ -31,8 +31,8 @@ images-db:
 test-scripts: setup images-db
 	$(PYTEST) -m scripts
 
-## test-check: the post-deploy check tool against real mariadbd processes
-test-check: setup
+## test-check: the post-deploy check tool against real servers: MariaDB 10.11 (this host), MySQL 9.7 (its image)
+test-check: setup images-db
 	$(PYTEST) -m check
 
 ## toolchain: build or find the cached end-to-end toolchain (an hour cold, seconds cached)

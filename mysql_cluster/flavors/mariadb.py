@@ -107,6 +107,7 @@ def mariadb_flavor(version: str) -> Flavor:
         last_io_error_column="Last_IO_Error",
         last_sql_errno_column="Last_SQL_Errno",
         last_sql_error_column="Last_SQL_Error",
+        applier_errors_sql="",  # Last_SQL_Error carries the applier's own error
         gtid_executed_variable="gtid_current_pos",
         gtid_purged_variable=None,
         gtid_history_variable="gtid_binlog_state",

@@ -106,6 +106,11 @@ class Flavor:
     """Status column with the last applier error number."""
     last_sql_error_column: str
     """Status column with the last applier error message."""
+    applier_errors_sql: str
+    """Query answering the applier workers' last errors, newest first, as columns `errno` and `message` (""
+    where the status row's own error is the cause). MySQL's multi-threaded applier (4 workers by default)
+    puts only "Coordinator stopped because there were error(s) in the worker(s)" into Last_SQL_Error; the
+    cause is in performance_schema (no rows when performance_schema is off)."""
     gtid_executed_variable: str
     """Variable with everything the server has applied ("gtid_executed" or "gtid_current_pos")."""
     gtid_purged_variable: str | None

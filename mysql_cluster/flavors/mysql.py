@@ -175,6 +175,11 @@ def mysql_flavor(version: str) -> Flavor:
         last_io_error_column="Last_IO_Error",
         last_sql_errno_column="Last_SQL_Errno",
         last_sql_error_column="Last_SQL_Error",
+        applier_errors_sql=(
+            "SELECT LAST_ERROR_NUMBER AS errno, LAST_ERROR_MESSAGE AS message "
+            "FROM performance_schema.replication_applier_status_by_worker "
+            "WHERE LAST_ERROR_NUMBER <> 0 ORDER BY LAST_ERROR_TIMESTAMP DESC"
+        ),
         gtid_executed_variable="gtid_executed",
         gtid_purged_variable="gtid_purged",
         gtid_history_variable="gtid_executed",

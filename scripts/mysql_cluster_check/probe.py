@@ -16,7 +16,8 @@ import pymysql.cursors
 from .model import Address, Password, PodState, Replication, Role
 from .project import flavors
 
-# What a server reported, as JSON-able data: {"version": str, "variables": {...}, "replica_status": [row]}.
+# What a server reported, as JSON-able data: {"version": str, "variables": {...}, "replica_status": [row],
+# "applier_errors": [{"errno": int, "message": str}]} (the last key absent in older recordings).
 RawState = dict[str, Any]
 
 
@@ -66,14 +67,28 @@ def collect(conn: pymysql.Connection[Any]) -> RawState:
     flavor = flavors.get_flavor(*detect_flavor(version))
     selects = ", ".join(f"@@global.{var} AS {var}" for var in _variables(flavor))
     variables = _rows(conn, f"SELECT {selects}")[0]
+    status = [_plain_row(row) for row in _rows(conn, flavor.show_replica_status)]
     return {
         "version": version,
         "variables": {key: _plain(value) for key, value in variables.items()},
-        "replica_status": [
-            {key: _plain(value) for key, value in row.items()}
-            for row in _rows(conn, flavor.show_replica_status)
-        ],
+        "replica_status": status,
+        "applier_errors": _applier_errors(conn, flavor, status),
     }
+
+
+def _applier_errors(
+    conn: pymysql.Connection[Any], flavor: flavors.Flavor, status: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The applier workers' errors (MySQL), asked only when the SQL thread has one: there the status row
+    says no more than that a worker failed. Best effort: a server that cannot answer keeps that row's own."""
+    if not flavor.applier_errors_sql or not any(
+        _int(row.get(flavor.last_sql_errno_column)) for row in status
+    ):
+        return []
+    try:
+        return [_plain_row(row) for row in _rows(conn, flavor.applier_errors_sql)]
+    except pymysql.MySQLError:
+        return []
 
 
 def _variables(flavor: flavors.Flavor) -> tuple[str, ...]:
@@ -97,6 +112,10 @@ def _rows(conn: pymysql.Connection[Any], sql: str) -> list[dict[str, Any]]:
     with conn.cursor(pymysql.cursors.DictCursor) as cursor:
         cursor.execute(sql)
         return list(cursor.fetchall())
+
+
+def _plain_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in row.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -128,15 +147,18 @@ def interpret(name: str, ordinal: int, endpoint: str, raw: RawState) -> PodState
         super_read_only=_flag(variables.get("super_read_only")) if super_read_only else None,
         gtid_position=_gtid(variables.get(flavor.gtid_executed_variable)),
         gtid_variables={var: _gtid(variables.get(var)) or "" for var in _gtid_variables(flavor)},
-        replication=_replication(flavor, rows[0]) if rows else None,
+        replication=_replication(flavor, rows[0], raw.get("applier_errors", [])) if rows else None,
     )
 
 
-def _replication(flavor: flavors.Flavor, row: dict[str, Any]) -> Replication:
+def _replication(
+    flavor: flavors.Flavor, row: dict[str, Any], applier_errors: list[dict[str, Any]]
+) -> Replication:
     host = row.get(flavor.source_host_column)
     port = _int(row.get(flavor.source_port_column))
     # Source_Server_Id (MySQL) or Master_Server_Id (MariaDB): the flavors module names no column for it.
     server_id_column = flavor.source_host_column.removesuffix("Host") + "Server_Id"
+    sql_errno = _int(row.get(flavor.last_sql_errno_column)) or 0
     return Replication(
         io_running=str(row.get(flavor.io_running_column) or "No"),
         sql_running=str(row.get(flavor.sql_running_column) or "No"),
@@ -145,9 +167,20 @@ def _replication(flavor: flavors.Flavor, row: dict[str, Any]) -> Replication:
         lag_seconds=_int(row.get(flavor.lag_column)),
         last_io_errno=_int(row.get(flavor.last_io_errno_column)) or 0,
         last_io_error=str(row.get(flavor.last_io_error_column) or ""),
-        last_sql_errno=_int(row.get(flavor.last_sql_errno_column)) or 0,
-        last_sql_error=str(row.get(flavor.last_sql_error_column) or ""),
+        last_sql_errno=sql_errno,
+        last_sql_error=_sql_error(
+            sql_errno, str(row.get(flavor.last_sql_error_column) or ""), applier_errors
+        ),
     )
+
+
+def _sql_error(errno: int, error: str, applier_errors: list[dict[str, Any]]) -> str:
+    """The SQL thread's last error; when a worker's error explains it (same number, else the newest), that
+    one, which names the transaction, the table and the cause."""
+    if not errno or not applier_errors:
+        return error
+    same = [worker for worker in applier_errors if _int(worker.get("errno")) == errno]
+    return str((same or applier_errors)[0].get("message") or error)
 
 
 def _gtid(value: Any) -> str | None:

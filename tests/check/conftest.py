@@ -1,4 +1,5 @@
-"""Fixtures of the check tests: recorded server states, a live cluster, and the tool's real command line."""
+"""Fixtures of the check tests: recorded server states, a live cluster per flavor, and the tool's real
+command line."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ sys.path[:0] = [str(REPO / "scripts")]  # the tool's package, as scripts/check.p
 from mysql_cluster_check import Address, Cluster, PodState  # noqa: E402
 from mysql_cluster_check.probe import RawState, interpret  # noqa: E402
 
-from tests.support.pods import DEFAULT_PASSWORDS, Pod  # noqa: E402
+from mysql_cluster.flavors import Flavor, get_flavor  # noqa: E402
+from tests.support.pods import DEFAULT_PASSWORDS, Pod, test_cnf  # noqa: E402
 from tests.support.pods import Cluster as Pods  # noqa: E402
 
 CHECK = REPO / "scripts" / "check.py"
@@ -27,9 +29,49 @@ DATA = Path(__file__).parent / "data"
 PASSWORD = DEFAULT_PASSWORDS.root  # hostile (quotes, `$HOME`, backslashes) and easy to find in any output
 SECRETS = DEFAULT_PASSWORDS.all()
 
+MARIADB_10_11 = ("mariadb", "10.11")
+LIVE_FLAVORS = {
+    "mariadb-10.11": MARIADB_10_11,
+    "mysql-9.7": ("mysql", "9.7"),
+    "mariadb-11.8": ("mariadb", "11.8"),
+}
+_chosen = os.environ.get("MYSQL_CLUSTER_CHECK_FLAVORS", "mariadb-10.11,mysql-9.7")
+if not set(_chosen.split(",")) <= LIVE_FLAVORS.keys():
+    raise ValueError(
+        f"MYSQL_CLUSTER_CHECK_FLAVORS={_chosen!r}: a comma-separated list of {', '.join(LIVE_FLAVORS)}"
+    )
+CHECK_FLAVORS = tuple(
+    LIVE_FLAVORS[name] for name in sorted(set(_chosen.split(",")), key=list(LIVE_FLAVORS).index)
+)
+"""The flavors of the live cluster: MariaDB 10.11 from this host and MySQL 9.7 inside its image's root
+filesystem (tests/support/rootfs.py); MYSQL_CLUSTER_CHECK_FLAVORS=mariadb-10.11,mysql-9.7,mariadb-11.8 adds
+MariaDB 11.8 (about 25 s more here; it reads like 10.11, and its recorded states are in data/).
+One cluster per flavor for the whole session: the tests that use it run grouped by flavor, so one cluster
+runs at a time. MariaDB 10.11 comes first (index 0): tests that need a live server but no particular flavor
+(test_discovery.py) pin `live_cluster` to it and share its cluster."""
+
+
+def check_cnf(flavor: Flavor) -> str:
+    """The harness's small test configuration, with MySQL's performance_schema ON as in production (the
+    server's default): the check reads the errors of MySQL's applier workers from it."""
+    if flavor.name == "mysql":
+        return test_cnf(flavor).replace("performance_schema = OFF", "performance_schema = ON")
+    return test_cnf(flavor)
+
+
+def flavor_id(param: tuple[str, str]) -> str:
+    """Test id of a (name, version) parameter, e.g. mysql-9.7."""
+    return "-".join(param)
+
+
+on_mariadb_10_11 = pytest.mark.parametrize("live_cluster", [MARIADB_10_11], indirect=True, ids=flavor_id)
+"""For tests of the tool's own plumbing (kubectl, stack outputs), the same on every flavor: they share the
+MariaDB 10.11 cluster (the same parameter index and value as in CHECK_FLAVORS: pytest runs them in its
+group)."""
+
 
 def recorded(name: str) -> list[RawState]:
-    """Server states recorded from real mariadbd processes (data/record.sh says how)."""
+    """Server states recorded from real servers (data/record.sh and record_states.py say how)."""
     states: list[RawState] = json.loads((DATA / f"{name}.json").read_text())
     return states
 
@@ -86,11 +128,18 @@ def run_check(*args: str, env: dict[str, str] | None = None, timeout: float = 12
 
 
 class LiveCluster:
-    """The shared harness's pods (tests/support/pods.py: the real container scripts, real mariadbd), seen
+    """The shared harness's pods (tests/support/pods.py: the real container scripts, real servers), seen
     the way the check sees them: pod names, `--endpoint` addresses, SQL as root, and a way back to healthy."""
 
     def __init__(self, pods: Pods) -> None:
         self.harness = pods
+        self.diverged: set[int] = set()
+        """Ordinals of replicas holding a transaction the primary lacks (`mark_diverged`)."""
+
+    @property
+    def flavor(self) -> Flavor:
+        """The flavor its servers run: statements that differ between flavors come from here."""
+        return self.harness.flavor
 
     @property
     def pods(self) -> list[str]:
@@ -106,25 +155,45 @@ class LiveCluster:
     def sql(self, pod: str, statement: str) -> list[tuple[Any, ...]]:
         return self.pod(pod).sql(statement)
 
+    def mark_diverged(self, name: str) -> None:
+        """A replica about to hold a transaction the primary lacks (an errant write). No statement of either
+        flavor undoes that; what the check advises does: it is cloned again, on a new volume. Only when
+        another test wants the cluster (`reclone_diverged`): pytest runs the errant test last of its flavor,
+        so most runs never pay for the clone."""
+        self.diverged.add(self.pod(name).ordinal)
+
+    def reclone_diverged(self) -> None:
+        """Clones every diverged replica again (new volume, its init containers clone it, then it starts)."""
+        for ordinal in sorted(self.diverged):
+            self.harness.replace_pod(ordinal).start()
+        self.diverged.clear()
+
     def heal(self) -> None:
-        """Undoes what a scenario did: stopped pods, identities, read-only flags, replication threads."""
+        """Undoes what a scenario did: stopped pods, identities, read-only flags, replication threads.
+        Diverged replicas are left to `reclone_diverged` (on MariaDB their replication stops at the next
+        event from the primary: gtid_strict_mode refuses its sequence number)."""
         for pod in self.harness.pods:
+            if pod.ordinal in self.diverged:
+                continue
             if pod.server is None or pod.server.poll() is not None:
                 pod.stop()
                 pod.start(wait=False)
                 pod.wait_alive()
             pod.sql(f"SET GLOBAL server_id = {self.harness.server_id_offset + pod.ordinal}")
-            pod.sql(f"SET GLOBAL read_only = {'ON' if pod.ordinal else 'OFF'}")
+            # Replicas: read_only, and on MySQL super_read_only (which implies it); the primary: neither.
+            pod.sql(self.flavor.enforce_read_only if pod.ordinal else "SET GLOBAL read_only = OFF")
             if pod.ordinal:
-                pod.sql(self.harness.flavor.start_replica)
+                pod.sql(self.flavor.start_replica)
         for pod in self.harness.replicas:
-            pod.wait_ready()
+            if pod.ordinal not in self.diverged:
+                pod.wait_ready()
 
 
-@pytest.fixture(scope="session")
-def live_cluster() -> Iterator[LiveCluster]:
-    """A primary and two replicas, started once for the session."""
-    with Pods(name="mysql") as pods:
+@pytest.fixture(scope="session", params=CHECK_FLAVORS, ids=flavor_id)
+def live_cluster(request: pytest.FixtureRequest) -> Iterator[LiveCluster]:
+    """A primary and two replicas of each flavor of CHECK_FLAVORS, started once for the session."""
+    flavor = get_flavor(*request.param)
+    with Pods(flavor, name="mysql", custom_cnf=check_cnf(flavor)) as pods:
         pods.start()
         pods.add_replica()
         pods.add_replica()
@@ -134,6 +203,7 @@ def live_cluster() -> Iterator[LiveCluster]:
 @pytest.fixture
 def cluster(live_cluster: LiveCluster) -> Iterator[LiveCluster]:
     """The live cluster, healthy at the start of the test and healed after it."""
+    live_cluster.reclone_diverged()
     yield live_cluster
     live_cluster.heal()
 

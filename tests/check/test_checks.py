@@ -1,7 +1,8 @@
 """The verdict from recorded server states: each failure names the pod, the check and what was observed.
 
-The states in data/ were recorded from real mariadbd 10.11 servers (data/record.sh). No MySQL server runs on
-this machine, so the MySQL-only checks (server_uuid, super_read_only) use constructed pod states, marked so.
+The states in data/ were recorded from real servers: MariaDB 10.11 (data/record.sh), MariaDB 11.8 and MySQL
+9.7 (record_states.py); the tests that hold for every flavor run on each (RECORDINGS). A duplicate
+server_uuid is a constructed state (a MySQL recording given one pod's uuid twice), marked so.
 """
 
 from __future__ import annotations
@@ -18,13 +19,17 @@ from .conftest import recorded_cluster, recorded_pods
 
 pytestmark = pytest.mark.check
 
+RECORDINGS = ("mariadb-10.11", "mariadb-11.8", "mysql-9.7")
+each_recording = pytest.mark.parametrize("flavor", RECORDINGS)
+
 
 def failures_of(name: str, **cluster: Any) -> list[tuple[str, str, str]]:
     return [(f.pod, f.check, f.observed) for f in evaluate(recorded_cluster(**cluster), recorded_pods(name))]
 
 
-def test_healthy_recording_passes_every_check() -> None:
-    assert failures_of("mariadb-10.11-healthy") == []
+@each_recording
+def test_healthy_recording_passes_every_check(flavor: str) -> None:
+    assert failures_of(f"{flavor}-healthy") == []
 
 
 def test_healthy_recording_reads_identity_gtid_and_replication() -> None:
@@ -45,12 +50,36 @@ def test_healthy_recording_reads_identity_gtid_and_replication() -> None:
     assert replica.gtid_position == primary.gtid_position
 
 
-def test_stopped_sql_thread_names_the_replica_and_the_thread() -> None:
-    assert failures_of("mariadb-10.11-sql-thread-stopped") == [("mysql-1", Check.SQL_THREAD, "No")]
+def test_mysql_healthy_recording_reads_uuids_super_read_only_and_gtid_sets() -> None:
+    primary, replica = recorded_pods("mysql-9.7-healthy")
+    assert (primary.flavor, primary.super_read_only, replica.read_only, replica.super_read_only) == (
+        "mysql",
+        False,
+        True,
+        True,
+    )
+    assert primary.server_uuid
+    assert replica.server_uuid
+    assert primary.server_uuid != replica.server_uuid
+    # gtid_executed: the primary's transactions, uuid:1-N, on both; the replica's purged part came by clone.
+    assert primary.gtid_position == replica.gtid_position == primary.gtid_variables["gtid_executed"]
+    assert primary.gtid_position.startswith(f"{primary.server_uuid}:1-")
+    assert replica.gtid_variables["gtid_purged"].startswith(f"{primary.server_uuid}:1-")
+    assert replica.replication is not None
+    assert (replica.replication.source, replica.replication.source_server_id) == (
+        Address("127.0.0.1", 33061),
+        100,
+    )
 
 
-def test_stopped_io_thread_names_the_replica_and_the_thread() -> None:
-    assert failures_of("mariadb-10.11-io-thread-stopped") == [("mysql-1", Check.IO_THREAD, "No")]
+@each_recording
+def test_stopped_sql_thread_names_the_replica_and_the_thread(flavor: str) -> None:
+    assert failures_of(f"{flavor}-sql-thread-stopped") == [("mysql-1", Check.SQL_THREAD, "No")]
+
+
+@each_recording
+def test_stopped_io_thread_names_the_replica_and_the_thread(flavor: str) -> None:
+    assert failures_of(f"{flavor}-io-thread-stopped") == [("mysql-1", Check.IO_THREAD, "No")]
 
 
 def test_sql_error_is_reported_with_the_servers_last_sql_error() -> None:
@@ -61,51 +90,89 @@ def test_sql_error_is_reported_with_the_servers_last_sql_error() -> None:
     )
 
 
-def test_replica_pointed_elsewhere_fails_on_its_source_and_io_thread() -> None:
-    failures = evaluate(recorded_cluster(), recorded_pods("mariadb-10.11-wrong-source-io-error"))
+def test_mysql_applier_error_is_the_failed_workers() -> None:
+    # MySQL's Last_SQL_Error says only "Coordinator stopped because there were error(s) in the worker(s)";
+    # the worker's error, read from performance_schema, names the transaction, the table and the key.
+    [failure] = evaluate(recorded_cluster(), recorded_pods("mysql-9.7-sql-error"))
+    assert (failure.pod, failure.check, failure.observed) == ("mysql-1", Check.SQL_THREAD, "No")
+    assert failure.detail.startswith("last SQL error 1062: Worker 1 failed executing transaction ")
+    assert "Could not execute Write_rows event on table app.t; Duplicate entry '" in failure.detail
+    assert "Coordinator stopped" not in failure.detail
+
+
+@pytest.mark.parametrize(
+    ("flavor", "refused"),
+    [
+        ("mariadb-10.11", "Connection refused"),
+        ("mysql-9.7", "Can't connect to MySQL server on '127.0.0.1:33069'"),
+    ],
+)
+def test_replica_pointed_elsewhere_fails_on_its_source_and_io_thread(flavor: str, refused: str) -> None:
+    failures = evaluate(recorded_cluster(), recorded_pods(f"{flavor}-wrong-source-io-error"))
     assert [(f.pod, f.check, f.observed) for f in failures] == [
         ("mysql-1", Check.IO_THREAD, "Connecting"),
         ("mysql-1", Check.SOURCE, "127.0.0.1:33069"),
     ]
-    assert "Connection refused" in failures[0].detail
+    assert failures[0].detail.startswith("last IO error 2003: ")
+    assert refused in failures[0].detail
     assert failures[1].expected == "mysql-0 at 127.0.0.1:33061"
 
 
-def test_source_check_compares_the_port_as_well_as_the_host() -> None:
+@each_recording
+def test_source_check_compares_the_port_as_well_as_the_host(flavor: str) -> None:
     # The recorded replica replicates from 127.0.0.1:33061; the same host on another port is another server.
     cluster = {"primary_sources": (Address("127.0.0.1", 3306),), "pod_addresses": ()}
-    assert failures_of("mariadb-10.11-healthy", **cluster) == [("mysql-1", Check.SOURCE, "127.0.0.1:33061")]
+    assert failures_of(f"{flavor}-healthy", **cluster) == [("mysql-1", Check.SOURCE, "127.0.0.1:33061")]
 
 
-def test_a_source_that_is_another_pod_is_named() -> None:
+@each_recording
+def test_a_source_that_is_another_pod_is_named(flavor: str) -> None:
     cluster = recorded_cluster(pods=3, pod_addresses=((Address("127.0.0.1", 33069), "mysql-2"),))
-    failures = evaluate(cluster, recorded_pods("mariadb-10.11-wrong-source-io-error"))
+    failures = evaluate(cluster, recorded_pods(f"{flavor}-wrong-source-io-error"))
     assert [f.observed for f in failures if f.check == Check.SOURCE] == ["127.0.0.1:33069 (mysql-2)"]
 
 
-def test_writable_replica_fails_as_a_second_writable_pod() -> None:
-    assert failures_of("mariadb-10.11-writable-replica") == [("mysql-1", Check.WRITABLE, "read_only=OFF")]
+@each_recording
+def test_writable_replica_fails_as_a_second_writable_pod(flavor: str) -> None:
+    # On MySQL, read_only = OFF takes super_read_only with it: one failure, not two.
+    assert failures_of(f"{flavor}-writable-replica") == [("mysql-1", Check.WRITABLE, "read_only=OFF")]
 
 
-def test_read_only_primary_fails() -> None:
-    assert failures_of("mariadb-10.11-read-only-primary") == [("mysql-0", Check.WRITABLE, "read_only=ON")]
+def test_mysql_replica_without_super_read_only_fails() -> None:
+    assert failures_of("mysql-9.7-super-read-only-off") == [
+        ("mysql-1", Check.SUPER_READ_ONLY, "super_read_only=OFF")
+    ]
 
 
-def test_duplicate_server_id_names_both_pods() -> None:
-    assert failures_of("mariadb-10.11-duplicate-server-id") == [
+@each_recording
+def test_read_only_primary_fails(flavor: str) -> None:
+    assert failures_of(f"{flavor}-read-only-primary") == [("mysql-0", Check.WRITABLE, "read_only=ON")]
+
+
+@each_recording
+def test_duplicate_server_id_names_both_pods(flavor: str) -> None:
+    assert failures_of(f"{flavor}-duplicate-server-id") == [
         ("mysql-0", Check.SERVER_ID_UNIQUE, "server_id=100, shared with mysql-1"),
         ("mysql-1", Check.SERVER_ID_UNIQUE, "server_id=100, shared with mysql-0"),
     ]
 
 
-@pytest.mark.parametrize(("max_lag", "failed"), [(60, []), (7, []), (6, [("mysql-1", Check.LAG, "7s")])])
-def test_lag_is_judged_against_the_threshold(max_lag: int, failed: list[tuple[str, str, str]]) -> None:
-    # Recorded with MASTER_DELAY=3600 some seconds after a write: Seconds_Behind_Master = 7.
-    assert failures_of("mariadb-10.11-lagging", max_lag_seconds=max_lag) == failed
+@each_recording
+def test_lag_is_judged_against_the_threshold(flavor: str) -> None:
+    # Recorded with a replication delay of an hour some seconds after a write (6 or 7 s).
+    replication = recorded_pods(f"{flavor}-lagging")[1].replication
+    assert replication is not None
+    lag = replication.lag_seconds
+    assert lag is not None
+    assert lag >= 5
+    assert failures_of(f"{flavor}-lagging", max_lag_seconds=60) == []
+    assert failures_of(f"{flavor}-lagging", max_lag_seconds=lag) == []
+    assert failures_of(f"{flavor}-lagging", max_lag_seconds=lag - 1) == [("mysql-1", Check.LAG, f"{lag}s")]
 
 
-def test_replica_without_replication_fails_as_not_configured() -> None:
-    assert failures_of("mariadb-10.11-replication-not-configured") == [
+@each_recording
+def test_replica_without_replication_fails_as_not_configured(flavor: str) -> None:
+    assert failures_of(f"{flavor}-replication-not-configured") == [
         ("mysql-1", Check.REPLICATION_CONFIGURED, "none")
     ]
 
@@ -167,22 +234,13 @@ def test_canary_timeouts_and_write_errors_fail_but_skips_do_not() -> None:
     ]
 
 
-# Constructed states (no MySQL server here): the checks MariaDB has nothing to feed.
+# Constructed: a replica whose auto.cnf was copied from the primary (a CLONE plugin clone gets its own).
 def test_duplicate_server_uuid_names_both_pods_constructed() -> None:
-    primary, replica = recorded_pods("mariadb-10.11-healthy")
-    uuid = "5f3c9a3e-0000-11ef-8000-000000000001"
-    pods = [dataclasses.replace(primary, server_uuid=uuid), dataclasses.replace(replica, server_uuid=uuid)]
+    primary, replica = recorded_pods("mysql-9.7-healthy")
+    pods = [primary, dataclasses.replace(replica, server_uuid=primary.server_uuid)]
     assert [(f.pod, f.check) for f in evaluate(recorded_cluster(), pods)] == [
         ("mysql-0", Check.SERVER_UUID_UNIQUE),
         ("mysql-1", Check.SERVER_UUID_UNIQUE),
-    ]
-
-
-def test_mysql_replica_without_super_read_only_fails_constructed() -> None:
-    primary, replica = recorded_pods("mariadb-10.11-healthy")
-    pods = [primary, dataclasses.replace(replica, flavor="mysql", super_read_only=False)]
-    assert [(f.pod, f.check, f.observed) for f in evaluate(recorded_cluster(), pods)] == [
-        ("mysql-1", Check.SUPER_READ_ONLY, "super_read_only=OFF")
     ]
 
 

@@ -16,7 +16,7 @@ from mysql_cluster_check.model import ConfigError
 
 from mysql_cluster.component import MySQLCluster
 
-from .conftest import PASSWORD, LiveCluster, run_check
+from .conftest import PASSWORD, LiveCluster, on_mariadb_10_11, run_check
 from .statefulsets import NEW_REVISION, OLD_REVISION, after_image_change, just_applied, statefulset
 
 pytestmark = pytest.mark.check
@@ -192,6 +192,7 @@ def fake_pods(cluster: LiveCluster) -> str:
     return " ".join(f"{pod}={address}" for pod, address in cluster.endpoints.items())
 
 
+@on_mariadb_10_11
 def test_port_forward_reaches_every_pod_and_is_torn_down(cluster: LiveCluster, fakes: dict[str, str]) -> None:
     env = fakes | {"FAKE_PODS": fake_pods(cluster)}
     run = run_check(
@@ -212,6 +213,7 @@ def test_port_forward_reaches_every_pod_and_is_torn_down(cluster: LiveCluster, f
         assert not Path(f"/proc/{call[0]}").exists(), "a port-forward outlived the check"
 
 
+@on_mariadb_10_11
 def test_a_pod_kubectl_cannot_forward_to_is_unreachable(cluster: LiveCluster, fakes: dict[str, str]) -> None:
     env = fakes | {"FAKE_PODS": fake_pods(cluster)}
     run = run_check(
@@ -229,6 +231,7 @@ def test_a_pod_kubectl_cannot_forward_to_is_unreachable(cluster: LiveCluster, fa
     )
 
 
+@on_mariadb_10_11
 def test_stack_outputs_and_port_forwards_together(cluster: LiveCluster, fakes: dict[str, str]) -> None:
     outputs = {"namespace": "db", "statefulSetName": "mysql", "replicas": 3, "rootPassword": PASSWORD}
     env = fakes | {"FAKE_PODS": fake_pods(cluster), "FAKE_STACK_OUTPUTS": json.dumps(outputs)}
@@ -237,6 +240,7 @@ def test_stack_outputs_and_port_forwards_together(cluster: LiveCluster, fakes: d
     assert run.stdout.splitlines()[-1].startswith("HEALTHY")
 
 
+@on_mariadb_10_11
 def test_pod_ip_path_asks_kubectl_for_the_pod_ip(cluster: LiveCluster, fakes: dict[str, str]) -> None:
     # The fake answers `get pod` with the loopback address; the port is the pods' MySQL port (--mysql-port).
     primary_port = cluster.endpoints["mysql-0"].rsplit(":", 1)[1]
@@ -265,6 +269,7 @@ def statefulset_calls(env: dict[str, str]) -> list[str]:
     return [call.split(" ", 1)[1] for call in calls(env, "kubectl") if " get statefulset " in call]
 
 
+@on_mariadb_10_11
 def test_an_unfinished_rollout_exits_1_naming_the_statefulset(
     cluster: LiveCluster, fakes: dict[str, str]
 ) -> None:
@@ -280,6 +285,7 @@ def test_an_unfinished_rollout_exits_1_naming_the_statefulset(
     assert statefulset_calls(env) == ["--context kind-test --namespace db get statefulset mysql -o json"]
 
 
+@on_mariadb_10_11
 def test_a_finished_rollout_exits_0(cluster: LiveCluster, fakes: dict[str, str]) -> None:
     done = statefulset(generation=3, current_revision=NEW_REVISION)
     env = fakes | {"FAKE_PODS": fake_pods(cluster), "FAKE_STATEFULSETS": json.dumps([done])}
@@ -289,6 +295,7 @@ def test_a_finished_rollout_exits_0(cluster: LiveCluster, fakes: dict[str, str])
     assert (rollout["complete"], rollout["update_revision"], rollout["generation"]) == (True, NEW_REVISION, 3)
 
 
+@on_mariadb_10_11
 def test_wait_lasts_until_the_rollout_is_finished(cluster: LiveCluster, fakes: dict[str, str]) -> None:
     # pulumi up returned at once (pulumi-kubernetes#3329): the controller has not seen the new spec yet, then
     # replaces the pods one by one, then is done.
@@ -304,6 +311,7 @@ def test_wait_lasts_until_the_rollout_is_finished(cluster: LiveCluster, fakes: d
     assert run.json["cluster"]["rollout"]["complete"] is True
 
 
+@on_mariadb_10_11
 def test_a_missing_statefulset_is_a_misconfiguration(cluster: LiveCluster, fakes: dict[str, str]) -> None:
     env = fakes | {"FAKE_PODS": fake_pods(cluster)}  # the StatefulSet there is `mysql`
     run = run_check(

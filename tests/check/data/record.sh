@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Re-records every state in this folder from a live primary and replica (mariadbd, GTID replication
+# Re-records the mariadb-10.11-* states in this folder (tests/check/record_states.py records the other
+# flavors' from the pod harness) from a live primary and replica (mariadbd, GTID replication
 # configured with MASTER_USE_GTID=slave_pos, replica read-only, table app.t (id INT PRIMARY KEY) on both).
 # Usage: MYSQL_ROOT_PASSWORD=... record.sh PRIMARY_SOCKET REPLICA_SOCKET PRIMARY_PORT REPLICA_PORT
 # The states were recorded with the primary on 127.0.0.1:33061 and the replica on 127.0.0.1:33062: the
