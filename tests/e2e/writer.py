@@ -9,7 +9,7 @@ Afterwards every acknowledged id must be on the primary and on every replica.
 from __future__ import annotations
 
 import contextlib
-import subprocess
+import json
 import threading
 import time
 from typing import Any
@@ -29,7 +29,12 @@ INSERT = f"INSERT INTO {TABLE} () VALUES ()"
 
 
 def primary_ip(kube: Kube) -> str | None:
-    pods = kube.json("get", "pods", "-l", f"statefulset.kubernetes.io/pod-name={CLUSTER_NAME}-0")["items"]
+    """Ordinal 0's address; None while it has none, or while the API server does not answer."""
+    selector = f"statefulset.kubernetes.io/pod-name={CLUSTER_NAME}-0"
+    result = kube.run("get", "pods", "-l", selector, "-o", "json", check=False)
+    if result.returncode != 0:
+        return None
+    pods = json.loads(result.stdout)["items"]
     return (pods[0]["status"].get("podIP") or None) if pods else None
 
 
@@ -87,8 +92,8 @@ class Writer:
                 with self._conn.cursor() as cursor:
                     cursor.execute(INSERT)
                     self.acked.append(int(cursor.lastrowid))
-            except (pymysql.MySQLError, OSError, subprocess.SubprocessError, ValueError):
-                # The server, the pod or the API server (primary_ip) away: count it, try again.
+            except (pymysql.MySQLError, OSError, ValueError):
+                # The server or the pod away (primary_ip: no address): count it, try again.
                 self.failures += 1
                 self._conn = None
                 self._stop.wait(0.5)
