@@ -35,7 +35,7 @@ test-scripts: setup images-db
 test-check: setup images-db
 	$(PYTEST) -m check
 
-## toolchain: build or find the cached end-to-end toolchain (an hour cold, seconds cached)
+## toolchain: build or find the cached end-to-end toolchain (half an hour cold, seconds cached)
 toolchain:
 	bash e2e/toolchain/build.sh
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds (cold: about an hour on two cores) or finds (cached: seconds) everything the end-to-end tier needs:
+# Builds (cold: about half an hour on two cores) or finds (cached: seconds) everything the end-to-end tier needs:
 # the Pulumi CLI, language host and provider plugins, the Kubernetes components, and the local images.
 # Each part caches its own output under ${MYSQL_CLUSTER_CACHE:-/var/cache/mysql-cluster}, keyed by its pins.
 #   build.sh              build what is missing

@@ -16,7 +16,7 @@
 # <sha> is the first 12 hex digits of the archive's pinned sha256; archives come from
 # SOURCES=${MYSQL_CLUSTER_SOURCES:-<repo>/../shared/sources} and are checked against that pin before use.
 # A piece is marked `.complete` when done (a second run returns in well under a second); one builder at a
-# time per piece (flock). Go's module and build caches stay at Go's defaults. Exit status: 0 ok, 2 usage
+# time per piece (flock). Go's module and build caches are Go's (GOMODCACHE, GOCACHE). Exit status: 0 ok, 2 usage
 # error, 3 a piece could not be built (message says which; the others are still built).
 #
 # Using the toolchain (offline): put the printed path first on PATH (the language host runs the program in the
@@ -63,7 +63,7 @@ esac
 
 build_cli() { # dir
     local mod="$1/work/cli" lg="$1/logs/build.log" got
-    log "building pulumi CLI v$PULUMI_VERSION (cold: ~330 modules to download and ~9 min of compiling on 2 cores; log: $lg) ..."
+    log "building pulumi CLI v$PULUMI_VERSION (cold: ~330 modules to download and ~3 min of compiling on 2 cores; log: $lg) ..."
     mkdir -p "$mod"
     render cli/go.mod.in "$mod/go.mod"
     render cli/tools.go.in "$mod/tools.go"
