@@ -1,7 +1,8 @@
 """The cluster's credentials: generated passwords in ONE Kubernetes Secret, or a Secret the user supplies.
 
-Passwords reach containers only through `secretKeyRef` (see `statefulset.py`), never through a command
-line or a plain environment value.
+Passwords reach containers only through `secretKeyRef` and the Secret mounted as files (see `statefulset.py`),
+never through a command line or a plain environment value. The scripts read the files at use time, so a
+rotation (a new value in the Secret) reaches running pods without a restart.
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ def generated_credentials(
     *,
     retain_on_delete: bool,
     opts: pulumi.ResourceOptions,
+    rotation: str | None = None,
 ) -> Credentials:
     """Generate the three passwords and store them in the cluster's Secret.
+
+    `rotation` (config `passwordRotation`) is the passwords' keeper: a new value makes the random provider
+    generate new ones; the Secret's files change in the running pods, whose scripts apply them (the README's
+    "Rotating passwords"). None keeps no keeper, so stacks deployed before the key existed keep theirs.
 
     `retain_on_delete` keeps the Secret when the stack is destroyed, together with retained data volumes: data
     without its passwords could not be redeployed (`existingSecret`).
@@ -52,6 +58,7 @@ def generated_credentials(
             min_lower=1,
             min_upper=1,
             min_numeric=1,
+            keepers={"rotation": rotation} if rotation is not None else None,
             opts=opts,
         )
         # Marked secret here explicitly rather than trusting the provider's additional_secret_outputs.
@@ -108,6 +115,34 @@ def existing_credentials(
         ),
         passwords=None,
     )
+
+
+def pod_mounts(keys: tuple[str, ...]) -> list[k8s.core.v1.VolumeMountArgs]:
+    """The Secret's files of the given keys, at `SECRETS_DIR/<key>/value` (no subPath: the kubelet updates
+    only whole volumes, and a rotation must reach running containers)."""
+    return [
+        k8s.core.v1.VolumeMountArgs(
+            name=names.secret_volume(key), mount_path=f"{names.SECRETS_DIR}/{key}", read_only=True
+        )
+        for key in keys
+    ]
+
+
+def pod_volumes(secret_name: pulumi.Input[str]) -> list[k8s.core.v1.VolumeArgs]:
+    """One volume per Secret key, so that each container sees only the passwords it is given. Mode 0440: the
+    kubelet gives the files the pod's fsGroup, the group of the containers' user."""
+    return [
+        k8s.core.v1.VolumeArgs(
+            name=names.secret_volume(key),
+            secret=k8s.core.v1.SecretVolumeSourceArgs(
+                secret_name=secret_name,
+                items=[k8s.core.v1.KeyToPathArgs(key=key, path=names.SECRET_FILE)],
+                default_mode=0o440,
+                optional=False,
+            ),
+        )
+        for key in names.SECRET_KEYS
+    ]
 
 
 def _base64(text: str) -> str:
