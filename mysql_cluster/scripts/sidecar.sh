@@ -169,7 +169,7 @@ configure_replication() { # idempotent; run on every start of the sidecar and af
   fi
   # Re-issued rather than only started: the password stored with the source may predate a rotation.
   log "replication: configured for $primary_host:$primary_port but not running ($IO_RUNNING_COLUMN=$io," \
-    "$SQL_RUNNING_COLUMN=$sql); pointing it again with the current password and starting it"
+    "$SQL_RUNNING_COLUMN=$sql); starting it with the current password (pointing it again)"
   point_at_primary
 }
 
