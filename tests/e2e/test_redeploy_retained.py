@@ -74,7 +74,7 @@ def test_destroy_then_up_on_retained_volumes(
 
     # The documented redeploy (README "Redeploying retained data").
     stack.config_set("createNamespace", "false")
-    stack.config_set("existingSecret", f"{CLUSTER_NAME}-credentials")
+    stack.config_set("existingSecret", f"{CLUSTER_NAME}-credentials", plaintext=True)
     stack.existing_passwords = {
         key: base64.b64decode(secret[f"{key}-password"]).decode() for key in ("root", "replication", "backup")
     }
