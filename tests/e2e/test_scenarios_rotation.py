@@ -35,7 +35,7 @@ def test_rotating_generated_passwords_under_writes(stack: Stack, kube: Kube, rep
         ServiceWatch(kube, services["writeService"], services["readService"]) as watch,
     ):
         writer.wait_for_rows(100)
-        stack.config_set("passwordRotation", "e2e-rotation-1")
+        stack.config_set("passwordRotation", "e2e-rotation-1", plaintext=True)
         start = time.monotonic()
         seconds = stack.up()
         new = passwords(stack)
