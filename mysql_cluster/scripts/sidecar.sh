@@ -176,7 +176,7 @@ configure_replication() { # idempotent; run on every start of the sidecar and af
 # ------------------------------------------------------------------------------- rotation --
 
 # ER_ACCESS_DENIED_ERROR, the same number on every flavor: a replica whose source refuses its password.
-ACCESS_DENIED_ERRNO=1045
+access_denied_errno=1045
 applied_passwords_digest= # primary: the digest of the three passwords it last applied
 rotation_notice=
 
@@ -204,7 +204,7 @@ rotate_replication_password() { # <IO running> <IO errno>: replica: re-points wi
   local recorded='' current options
   current=$(password_digest "$MYSQL_REPLICATION_PASSWORD")
   [[ -r $replication_digest_file ]] && recorded=$(<"$replication_digest_file")
-  [[ $recorded != "$current" || ($1 != Yes && $2 == "$ACCESS_DENIED_ERRNO") ]] || return 0
+  [[ $recorded != "$current" || ($1 != Yes && $2 == "$access_denied_errno") ]] || return 0
   # Only once the primary accepts it: re-pointing earlier would cut replication until it does.
   options=$(tcp_option_file rotation "$REPLICATION_USER" "$MYSQL_REPLICATION_PASSWORD" "$primary_host" \
     "$primary_port")
