@@ -8,6 +8,7 @@ rotation (a new value in the Secret) reaches running pods without a restart.
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from mysql_cluster import names
+from mysql_cluster.config import ConfigError
 
 # 32 alphanumerics are ~190 bits. No punctuation: the passwords travel through SQL string literals
 # (`SOURCE_PASSWORD='...'`) and client option files, where quotes, backslashes and `#` need escaping that a
@@ -48,6 +50,8 @@ def generated_credentials(
     `retain_on_delete` keeps the Secret when the stack is destroyed, together with retained data volumes: data
     without its passwords could not be redeployed (`existingSecret`).
     """
+    if rotation is not None and not secret_updates_in_place():
+        raise ConfigError([ROTATION_NEEDS_MUTABLE_SECRETS])
     passwords: dict[str, pulumi.Output[str]] = {}
     for key in names.SECRET_KEYS:
         password = random.RandomPassword(
@@ -78,6 +82,28 @@ def generated_credentials(
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=retain_on_delete)),
     )
     return Credentials(secret_name=secret.metadata.name, passwords=passwords)
+
+
+def secret_updates_in_place() -> bool:
+    """Whether the (default) Kubernetes provider updates a Secret's data in place: its `enableSecretMutable`
+    setting (stack configuration `kubernetes:enableSecretMutable`, else PULUMI_K8S_ENABLE_SECRET_MUTABLE).
+
+    Without it the provider REPLACES a Secret whose data changed, deleting it first (its name is fixed), and
+    the engine then replaces what refers to it: the StatefulSet, every pod at once, and with `whenDeleted:
+    Delete` every volume (seen on the local cluster). A rotation of generated passwords changes the data.
+    """
+    configured = pulumi.Config("kubernetes").get("enableSecretMutable")
+    if configured is not None:
+        return configured.strip().lower() == "true"
+    return os.environ.get("PULUMI_K8S_ENABLE_SECRET_MUTABLE", "").strip().lower() == "true"
+
+
+ROTATION_NEEDS_MUTABLE_SECRETS = (
+    "passwordRotation: needs the Kubernetes provider to update the Secret in place; set "
+    "`pulumi config set kubernetes:enableSecretMutable true` first (a change of the provider's settings, "
+    "nothing is replaced). Without it the provider replaces the Secret when its passwords change, and the "
+    "StatefulSet with it: every pod at once and, with pvcRetention.whenDeleted: Delete, every volume"
+)
 
 
 def existing_credentials(

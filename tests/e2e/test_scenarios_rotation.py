@@ -19,6 +19,12 @@ from .writer import Writer
 pytestmark = pytest.mark.e2e
 
 
+def uids(kube: Kube) -> dict[str, str]:
+    """The identity of the Secret, the StatefulSet, the pods and the claims: a replacement changes it."""
+    items = kube.json("get", "secrets,statefulsets,pods,persistentvolumeclaims")["items"]
+    return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["uid"] for i in items}
+
+
 def passwords(stack: Stack) -> Passwords:
     out = stack.outputs()
     return Passwords(out["rootPassword"], out["replicationPassword"], out["backupPassword"])
@@ -29,12 +35,15 @@ def test_rotating_generated_passwords_under_writes(stack: Stack, kube: Kube, rep
     assert_healthy(stack, pods=3)
     old = passwords(stack)
     before = restarts(kube)
+    identities = uids(kube)
     services = stack.outputs()
     with (
         Writer(kube, old.root) as writer,
         ServiceWatch(kube, services["writeService"], services["readService"]) as watch,
     ):
         writer.wait_for_rows(100)
+        # Pulumi.local.yaml sets it; without it the rotation is refused (the Secret would be replaced).
+        assert stack.pulumi("config", "get", "kubernetes:enableSecretMutable").stdout.strip() == "true"
         stack.config_set("passwordRotation", "e2e-rotation-1", plaintext=True)
         start = time.monotonic()
         seconds = stack.up()
@@ -49,6 +58,7 @@ def test_rotating_generated_passwords_under_writes(stack: Stack, kube: Kube, rep
     assert watch.empty == [], f"a Service lost every endpoint during the rotation: {watch.empty}"
     report(f"both Services kept a ready endpoint in all {watch.samples} samples (1 s apart)")
     assert restarts(kube) == before, "the rotation restarted a container"
+    assert uids(kube) == identities, "the rotation replaced the Secret, the StatefulSet or a volume"
     assert_rotated(kube, old, new, report)
     assert_every_acked_row_everywhere(kube, new.root, writer, report)
     assert_healthy(stack, pods=3)

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from mysql_cluster import MySQLClusterArgs
+from mysql_cluster import ConfigError, MySQLClusterArgs
 
 from .conftest import PASSWORD_TYPE, Deploy, mock_password
 
@@ -163,9 +163,22 @@ def test_passwords_have_no_keeper_until_a_rotation_is_asked_for(deploy: Deploy) 
         assert not password.inputs.get("keepers"), password.name
 
 
-def test_password_rotation_is_every_generated_passwords_keeper(deploy: Deploy) -> None:
+def test_password_rotation_is_refused_unless_the_provider_updates_secrets_in_place(
+    deploy: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen on the local cluster: without enableSecretMutable the provider replaced the Secret on a rotation,
+    and the engine the StatefulSet with it (every pod at once; with whenDeleted: Delete, every volume)."""
+    monkeypatch.delenv("PULUMI_K8S_ENABLE_SECRET_MUTABLE", raising=False)
+    with pytest.raises(ConfigError, match=r"kubernetes:enableSecretMutable true"):
+        deploy(MySQLClusterArgs(password_rotation="2026-11"))
+
+
+def test_password_rotation_is_every_generated_passwords_keeper(
+    deploy: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A new passwordRotation value changes the keepers, which makes the random provider generate new
-    passwords (a replacement), and with them the Secret's data."""
+    passwords (a replacement), and with them the Secret's data (updated in place)."""
+    monkeypatch.setenv("PULUMI_K8S_ENABLE_SECRET_MUTABLE", "true")
     passwords = deploy(MySQLClusterArgs(password_rotation="2026-11")).all(PASSWORD_TYPE)
     assert len(passwords) == 3
     for password in passwords:
