@@ -61,7 +61,7 @@ class MySQLCluster(pulumi.ComponentResource):
             credentials = secrets.existing_credentials(name, args.existing_secret, namespace, child)
         else:
             credentials = secrets.generated_credentials(
-                name, namespace, retain_on_delete=keep_data, opts=child
+                name, namespace, retain_on_delete=keep_data, opts=child, rotation=args.password_rotation
             )
         config_map = configmap.create_config_map(name, namespace, files, child)
         state = configmap.create_state_config_map(name, namespace, keep_data, child)

@@ -9,6 +9,7 @@ was set as a secret) and what is allowed. The bounds themselves, with their reas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -118,6 +119,8 @@ class MySQLClusterArgs:
     anti_affinity: AntiAffinity = "soft"
     network_policy: NetworkPolicyArgs = field(default_factory=NetworkPolicyArgs)
     existing_secret: str | None = None  # None: generate passwords into a Secret of the cluster's own
+    # A label of the generated passwords: changing it generates new ones, which the pods apply (rotation).
+    password_rotation: str | None = None
     image_pull_policy: PullPolicy = "IfNotPresent"
     deploy_timeout_seconds: int = 1200
     cluster_domain: str = "cluster.local"
@@ -219,6 +222,20 @@ def _validate(args: MySQLClusterArgs, problems: Problems) -> None:
         # The Secret must already exist in the namespace, so this program cannot be the one creating it.
         if args.create_namespace is True:
             problems.add("existingSecret", args.existing_secret, "only with createNamespace=false")
+    if args.password_rotation is not None:
+        problems.name(
+            "passwordRotation",
+            args.password_rotation,
+            lambda label: re.fullmatch(r"[A-Za-z0-9._:-]{1,63}", label) is not None,
+            "1 to 63 letters, digits, '.', '_', ':' or '-' (a label such as 2026-11: a new value generates "
+            "new passwords)",
+        )
+        if args.existing_secret is not None:
+            problems.add(
+                "passwordRotation",
+                args.password_rotation,
+                "only with generated passwords (with existingSecret, put new passwords in that Secret)",
+            )
     problems.choice("imagePullPolicy", args.image_pull_policy, PULL_POLICIES)
     limits.check_integer(problems, "deployTimeoutSeconds", args.deploy_timeout_seconds)
     problems.name(

@@ -89,16 +89,31 @@ def create_config_map(
 
 def create_state_config_map(
     cluster: str, namespace: pulumi.Input[str], retain_on_delete: bool, opts: pulumi.ResourceOptions
-) -> k8s.core.v1.ConfigMap:
+) -> pulumi.CustomResource:
     """The cluster's state: ordinal 0 records in it, once, the claim the cluster was first initialised on
     (scripts/bootstrap-facts.sh), so that a primary whose volume is lost is re-seeded, never initialised
-    empty. Pulumi creates it without data and never writes it; it is kept with retained volumes."""
+    empty. Pulumi creates it without data and never writes it.
+
+    Kept with retained volumes, and then declared as a ConfigMapPatch: a server-side apply that creates it
+    when absent and adopts the one a destroyed deployment left (its data untouched: Pulumi sets no data), so
+    that a redeploy on the retained volumes is not refused over it ("Redeploying retained data"); destroy
+    relinquishes it instead of deleting it. With `whenDeleted: Delete` it is an ordinary ConfigMap, deleted
+    with the volumes whose history it records.
+    """
+    if retain_on_delete:
+        return k8s.core.v1.ConfigMapPatch(
+            names.state_config_map(cluster),
+            metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                name=names.state_config_map(cluster), namespace=namespace, labels=names.labels(cluster)
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(retain_on_delete=True, ignore_changes=["data"])
+            ),
+        )
     return k8s.core.v1.ConfigMap(
         names.state_config_map(cluster),
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=names.state_config_map(cluster), namespace=namespace, labels=names.labels(cluster)
         ),
-        opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(retain_on_delete=retain_on_delete, ignore_changes=["data"])
-        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["data"])),
     )

@@ -76,6 +76,12 @@ VOLUME_RUN = "run"
 VOLUME_TMP = "tmp"
 VOLUME_KUBE_API = "kube-api-access"
 
+
+def secret_volume(key: str) -> str:
+    """The volume of one Secret key (`secret-root-password`): each container mounts only the keys it gets."""
+    return f"secret-{key}"
+
+
 # --- the pod contract (mysql_cluster/scripts/README.md) -------------------------------------------
 
 CLUSTER_CONFIG_DIR = "/etc/mysql-cluster"
@@ -85,6 +91,10 @@ RUN_DIR = "/run/mysqld"
 # An emptyDir of the pod's own (the root filesystem is read-only), not a shared host directory.
 TMP_DIR = "/tmp"  # noqa: S108
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# The cluster Secret's keys as files, one directory per key (`<dir>/<key>/value`): the kubelet updates them in
+# running pods, so the scripts read the passwords at use time and a rotation needs no restart.
+SECRETS_DIR = "/var/run/secrets/mysql-cluster"
+SECRET_FILE = "value"  # noqa: S105 (a file name)
 
 SCRIPT_INIT_CONFIG = "init-config.sh"
 SCRIPT_LABEL_POD = "label-pod.sh"

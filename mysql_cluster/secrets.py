@@ -1,12 +1,14 @@
 """The cluster's credentials: generated passwords in ONE Kubernetes Secret, or a Secret the user supplies.
 
-Passwords reach containers only through `secretKeyRef` (see `statefulset.py`), never through a command
-line or a plain environment value.
+Passwords reach containers only through `secretKeyRef` and the Secret mounted as files (see `statefulset.py`),
+never through a command line or a plain environment value. The scripts read the files at use time, so a
+rotation (a new value in the Secret) reaches running pods without a restart.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from mysql_cluster import names
+from mysql_cluster.config import ConfigError
 
 # 32 alphanumerics are ~190 bits. No punctuation: the passwords travel through SQL string literals
 # (`SOURCE_PASSWORD='...'`) and client option files, where quotes, backslashes and `#` need escaping that a
@@ -36,12 +39,19 @@ def generated_credentials(
     *,
     retain_on_delete: bool,
     opts: pulumi.ResourceOptions,
+    rotation: str | None = None,
 ) -> Credentials:
     """Generate the three passwords and store them in the cluster's Secret.
+
+    `rotation` (config `passwordRotation`) is the passwords' keeper: a new value makes the random provider
+    generate new ones; the Secret's files change in the running pods, whose scripts apply them (the README's
+    "Rotating passwords"). None keeps no keeper, so stacks deployed before the key existed keep theirs.
 
     `retain_on_delete` keeps the Secret when the stack is destroyed, together with retained data volumes: data
     without its passwords could not be redeployed (`existingSecret`).
     """
+    if rotation is not None and not secret_updates_in_place():
+        raise ConfigError([ROTATION_NEEDS_MUTABLE_SECRETS])
     passwords: dict[str, pulumi.Output[str]] = {}
     for key in names.SECRET_KEYS:
         password = random.RandomPassword(
@@ -52,6 +62,7 @@ def generated_credentials(
             min_lower=1,
             min_upper=1,
             min_numeric=1,
+            keepers={"rotation": rotation} if rotation is not None else None,
             opts=opts,
         )
         # Marked secret here explicitly rather than trusting the provider's additional_secret_outputs.
@@ -71,6 +82,28 @@ def generated_credentials(
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=retain_on_delete)),
     )
     return Credentials(secret_name=secret.metadata.name, passwords=passwords)
+
+
+def secret_updates_in_place() -> bool:
+    """Whether the (default) Kubernetes provider updates a Secret's data in place: its `enableSecretMutable`
+    setting (stack configuration `kubernetes:enableSecretMutable`, else PULUMI_K8S_ENABLE_SECRET_MUTABLE).
+
+    Without it the provider REPLACES a Secret whose data changed, deleting it first (its name is fixed), and
+    the engine then replaces what refers to it: the StatefulSet, every pod at once, and with `whenDeleted:
+    Delete` every volume (seen on the local cluster). A rotation of generated passwords changes the data.
+    """
+    configured = pulumi.Config("kubernetes").get("enableSecretMutable")
+    if configured is not None:
+        return configured.strip().lower() == "true"
+    return os.environ.get("PULUMI_K8S_ENABLE_SECRET_MUTABLE", "").strip().lower() == "true"
+
+
+ROTATION_NEEDS_MUTABLE_SECRETS = (
+    "passwordRotation: needs the Kubernetes provider to update the Secret in place; set "
+    "`pulumi config set kubernetes:enableSecretMutable true` first (a change of the provider's settings, "
+    "nothing is replaced). Without it the provider replaces the Secret when its passwords change, and the "
+    "StatefulSet with it: every pod at once and, with pvcRetention.whenDeleted: Delete, every volume"
+)
 
 
 def existing_credentials(
@@ -108,6 +141,34 @@ def existing_credentials(
         ),
         passwords=None,
     )
+
+
+def pod_mounts(keys: tuple[str, ...]) -> list[k8s.core.v1.VolumeMountArgs]:
+    """The Secret's files of the given keys, at `SECRETS_DIR/<key>/value` (no subPath: the kubelet updates
+    only whole volumes, and a rotation must reach running containers)."""
+    return [
+        k8s.core.v1.VolumeMountArgs(
+            name=names.secret_volume(key), mount_path=f"{names.SECRETS_DIR}/{key}", read_only=True
+        )
+        for key in keys
+    ]
+
+
+def pod_volumes(secret_name: pulumi.Input[str]) -> list[k8s.core.v1.VolumeArgs]:
+    """One volume per Secret key, so that each container sees only the passwords it is given. Mode 0440: the
+    kubelet gives the files the pod's fsGroup, the group of the containers' user."""
+    return [
+        k8s.core.v1.VolumeArgs(
+            name=names.secret_volume(key),
+            secret=k8s.core.v1.SecretVolumeSourceArgs(
+                secret_name=secret_name,
+                items=[k8s.core.v1.KeyToPathArgs(key=key, path=names.SECRET_FILE)],
+                default_mode=0o440,
+                optional=False,
+            ),
+        )
+        for key in names.SECRET_KEYS
+    ]
 
 
 def _base64(text: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mysql_cluster import names
+from mysql_cluster import names, secrets
 from mysql_cluster.config import MySQLClusterArgs
 from mysql_cluster.flavors import Flavor
 
@@ -169,6 +169,7 @@ def _pod_template(
         resources = args.resources.server if spec.heavy else args.resources.sidecar
         image = (args.image or flavor.default_image) if spec.server_image else None
         mounts = _mounts(data=spec.data, server_conf=spec.server_conf)
+        mounts += secrets.pod_mounts(tuple(_SECRET_KEYS[variable] for variable in spec.credentials))
         if spec.kube_api:
             mounts.append(_kube_api_mount())
         return core.ContainerArgs(
@@ -232,7 +233,7 @@ def _pod_template(
             affinity=_affinity(cluster, args.anti_affinity),
             init_containers=init_containers,
             containers=containers,
-            volumes=_volumes(inputs.config_map_name),
+            volumes=_volumes(inputs.config_map_name) + secrets.pod_volumes(inputs.secret_name),
         ),
     )
 
@@ -272,6 +273,8 @@ def _common_env(cluster: str, args: MySQLClusterArgs, namespace: str) -> list[co
         "BACKUP_USER": names.BACKUP_USER,
         # So that the stale-data advice names the exact PVC to delete (data-<statefulset>-<ordinal>).
         "DATA_CLAIM_TEMPLATE": names.VOLUME_DATA,
+        # The Secret's files (secrets.pod_volumes): the passwords as they are now, read at use time.
+        "SECRET_DIR": names.SECRETS_DIR,
         # Where ordinal 0 records the cluster's first initialisation (scripts/bootstrap-facts.sh).
         "STATE_CONFIG_MAP": names.state_config_map(cluster),
         # The root filesystem is read-only; tools that write under $HOME get the pod's scratch space.

@@ -56,6 +56,7 @@ def flavor_env(flavor: Flavor) -> str:
         ("GTID_EXECUTED_VARIABLE", flavor.gtid_executed_variable, "GTID sets"),
         ("GTID_ORDER", flavor.gtid_order, ""),
         ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),
+        ("SQL_ROTATE_PASSWORDS", flavor.rotate_passwords, ""),
         ("SQL_CLONE_INSTANCE", flavor.clone_instance, "empty unless SEEDING=clone-plugin"),
     ]
     lines = [

@@ -16,6 +16,7 @@ from mysql_cluster.flavors.model import (
     MYSQL_UID,
     Flavor,
     init_accounts,
+    rotate_passwords,
 )
 
 VERSIONS = ("10.11", "11.4", "11.8")
@@ -137,6 +138,7 @@ def mariadb_flavor(version: str) -> Flavor:
             "SELECT LOCATE(CONCAT(CHAR(45), @@GLOBAL.server_id, CHAR(45)), @@GLOBAL.gtid_binlog_state) > 0;"
         ),
         clone_instance="",  # seeded by mariadb-backup streamed by the donor's sidecar
+        rotate_passwords=rotate_passwords(),
         init_accounts=init_accounts(
             # SUPER no longer implies READ_ONLY ADMIN (10.11+), but ALL PRIVILEGES does: take it back from
             # the network account so that read_only binds it on replicas.

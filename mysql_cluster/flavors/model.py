@@ -154,6 +154,9 @@ class Flavor:
     replica, errant transactions (written on it, not replicated), which a donor must not pass on."""
     init_accounts: str
     """Template run once on the freshly initialised primary: passwords, users and their grants."""
+    rotate_passwords: str
+    """Template run by root on the primary's running server when the Secret's passwords may have changed:
+    gives root, the replication and the backup user the Secret's passwords (binlogged: replicas follow)."""
     clone_instance: str
     """Template run by root@localhost on a recipient's private server ("" unless seeding is clone-plugin):
     copies the donor {{DONOR_HOST}}:{{DONOR_PORT}} (also {{DONOR_ADDRESS}}, "host:port", the only donor
@@ -211,4 +214,18 @@ def init_accounts(
         f"CREATE USER {backup} IDENTIFIED BY {{{{BACKUP_PASSWORD}}}}{backup_require};\n"
         f"GRANT {', '.join(backup_grants)} ON *.* TO {backup};\n"
         f"{table_grants}"
+    )
+
+
+def rotate_passwords(*, backup_host: str = "localhost") -> str:
+    """The cluster's accounts get the Secret's current passwords (`init_accounts` created them).
+
+    Binlogged on purpose, unlike `init_accounts`: every replica applies the same change, so its root login and
+    its backup account follow the primary's. `IDENTIFIED BY` keeps each account's authentication plugin.
+    """
+    return (
+        "ALTER USER `root`@`localhost` IDENTIFIED BY {{ROOT_PASSWORD}};\n"
+        "ALTER USER `root`@`%` IDENTIFIED BY {{ROOT_PASSWORD}};\n"
+        "ALTER USER {{REPLICATION_USER}}@`%` IDENTIFIED BY {{REPLICATION_PASSWORD}};\n"
+        f"ALTER USER {{{{BACKUP_USER}}}}@`{backup_host}` IDENTIFIED BY {{{{BACKUP_PASSWORD}}}};\n"
     )

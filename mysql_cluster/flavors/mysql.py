@@ -16,6 +16,7 @@ from mysql_cluster.flavors.model import (
     MYSQL_UID,
     Flavor,
     init_accounts,
+    rotate_passwords,
 )
 
 VERSIONS = ("8.4", "9.7")
@@ -220,6 +221,7 @@ def mysql_flavor(version: str) -> Flavor:
         own_transactions_sql="SELECT LOCATE(@@GLOBAL.server_uuid, @@GLOBAL.gtid_executed) > 0;",
         # The network root may neither lift super_read_only (SYSTEM_VARIABLES_ADMIN, SUPER) nor read or
         # write server-side files (FILE).
+        rotate_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
         init_accounts=init_accounts(
             root_extra="REVOKE SYSTEM_VARIABLES_ADMIN, SUPER, FILE ON *.* FROM `root`@`%`;\n",
             replication_require=" REQUIRE SSL",

@@ -20,6 +20,10 @@ STREAM_COMPLETE_MARKER=mysql-cluster-stream-complete
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SQL_LITERAL_MODE="SET SESSION sql_mode = '';"
 
+# The root password that last opened the local server, kept (mode 0600, in $RUN_DIR) so that scripts still
+# log in while a new root password from the Secret is not applied yet (root_option_file).
+LAST_ROOT_PASSWORD_FILE_NAME="last-root-password"
+
 # ------------------------------------------------------------------------------------------ logging --
 
 log() { # <message...>: one timestamped line on stderr (the container log)
@@ -33,9 +37,11 @@ die() { # <message...>: log an error and exit non-zero
   exit 1
 }
 
-redact() { # <text>: the text with every password from the environment replaced by <redacted>
-  local text=$1 var secret
-  for var in MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD; do
+redact() { # <text>: the text with every password (the environment's, the last working root one) redacted
+  local text=$1 var secret previous=
+  [[ -n ${RUN_DIR:-} && -r $RUN_DIR/$LAST_ROOT_PASSWORD_FILE_NAME ]] &&
+    previous=$(<"$RUN_DIR/$LAST_ROOT_PASSWORD_FILE_NAME")
+  for var in MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD previous; do
     secret=${!var:-}
     [[ -n $secret ]] && text=${text//"$secret"/<redacted>}
   done
@@ -181,9 +187,53 @@ tcp_option_file() { # <name> <user> <password> <host> <port>: like client_option
   printf '%s' "$path"
 }
 
-root_option_file() { # root@localhost over the server's socket
+# ---------------------------------------------------------------------------------- passwords --
+
+refresh_passwords() { # the passwords as the mounted Secret holds them NOW (see "Rotating passwords")
+  # The kubelet updates a mounted Secret's files in running pods (within about a minute), never the
+  # environment: with SECRET_DIR set, each password variable this container was given is re-read from
+  # $SECRET_DIR/<key>/value; without it (or without the file) the environment's value stays.
+  [[ -n ${SECRET_DIR:-} ]] || return 0
+  local pair var file value
+  for pair in MYSQL_ROOT_PASSWORD=root-password MYSQL_REPLICATION_PASSWORD=replication-password \
+    MYSQL_BACKUP_PASSWORD=backup-password; do
+    var=${pair%%=*} file=$SECRET_DIR/${pair#*=}/value
+    [[ -n ${!var:-} && -r $file ]] || continue
+    value=$(<"$file")
+    [[ -n $value ]] || continue # an emptied key is a mistake; keep the last value
+    printf -v "$var" '%s' "$value"
+    export "${var?}"
+  done
+}
+
+password_digest() { # <password>: a SHA-256 of it (to notice a change without keeping the password)
+  printf '%s' "$1" | sha256sum | cut -d' ' -f1
+}
+
+root_option_file() { # root@localhost over the socket, with the root password that works; prints its path
+  # The Secret's current password, or while a new one is not applied yet (the primary's sidecar applies
+  # it; replicas receive it by replication) the last one that worked. The one that works is remembered.
   require_env MYSQL_ROOT_PASSWORD RUN_DIR
-  client_option_file root root "$MYSQL_ROOT_PASSWORD" "$(server_socket)"
+  local current previous='' last=$RUN_DIR/$LAST_ROOT_PASSWORD_FILE_NAME options
+  current=$(client_option_file root root "$MYSQL_ROOT_PASSWORD" "$(server_socket)")
+  [[ -r $last ]] && previous=$(<"$last")
+  if [[ $previous == "$MYSQL_ROOT_PASSWORD" ]]; then
+    printf '%s' "$current"
+    return 0
+  fi
+  if server_answers "$current"; then
+    write_file_atomically "$last" 0600 "$MYSQL_ROOT_PASSWORD"
+    printf '%s' "$current"
+    return 0
+  fi
+  if [[ -n $previous ]]; then
+    options=$(client_option_file root-previous root "$previous" "$(server_socket)")
+    if server_answers "$options"; then
+      printf '%s' "$options"
+      return 0
+    fi
+  fi
+  printf '%s' "$current" # neither works (the server is down or starting): its error says why
 }
 
 run_sql() { # <option file> [client options...]: runs the SQL on stdin; tab-separated rows on stdout
@@ -232,3 +282,5 @@ wait_for_server() { # <option file> <timeout seconds>: polls until the server an
   done
   log "the local server answers (after ${waited}s)"
 }
+
+refresh_passwords

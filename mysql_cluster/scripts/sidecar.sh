@@ -13,6 +13,10 @@
 #    replica whose primary purged the binary logs it needs (SOURCE_PURGED_ERRNO: 1236, MySQL 13114) and
 #    has it cloned again.
 # On the primary it also writes the heartbeat (heartbeat.sh) every HEARTBEAT_INTERVAL seconds.
+# Password rotation (the mounted Secret changed; lib.sh refresh_passwords): the primary applies the Secret's
+# passwords with ALTER USER (binlogged, so the replicas receive the new hashes); a replica re-points its
+# replication with the new replication password once the primary accepts it (also on IO error 1045); every
+# pod serves backups with the credential of the new backup password (the listener restarts).
 # SIGTERM/SIGINT stop the listener and exit 0.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -41,6 +45,20 @@ root=$(root_option_file)
 listener_pid=
 sleeper_pid=
 
+wait_for_root() { # <timeout>: like wait_for_server, with whichever root password works (root_option_file)
+  local waited=0
+  until root=$(root_option_file) && server_answers "$root"; do
+    if ((waited >= $1)); then
+      log "the local server did not answer within ${1}s"
+      return 1
+    fi
+    ((waited % 10 == 0)) && log "waiting for the local server ($(server_socket)): ${waited}s/${1}s"
+    sleep 1
+    waited=$((waited + 1))
+  done
+  log "the local server answers (after ${waited}s)"
+}
+
 on_term() {
   log "stopping (signal received)"
   stop_heartbeat
@@ -59,12 +77,19 @@ primary_host=$(pod_host 0)
 primary_port=${PRIMARY_PORT:-$MYSQL_PORT}
 require_number primary_port
 
+# The digest of the replication password the last CHANGE ... TO gave the server (private, in $RUN_DIR).
+replication_digest_file=$RUN_DIR/replication-password-configured
+
 change_source_sql() {
   render_sql "$SQL_CHANGE_SOURCE" \
     SOURCE_HOST="$(sql_literal "$primary_host")" \
     SOURCE_PORT="$primary_port" \
     REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" \
     REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")"
+}
+
+remember_replication_password() { # after a CHANGE ... TO with the current replication password
+  write_file_atomically "$replication_digest_file" 0600 "$(password_digest "$MYSQL_REPLICATION_PASSWORD")"
 }
 
 enforce_read_only() { # every replica is read-only, whatever happened before
@@ -78,6 +103,7 @@ start_replication() {
 point_at_primary() { # stops replication, points it at the primary with GTID auto-positioning, starts it
   printf '%s\n' "$SQL_LITERAL_MODE" "$SQL_STOP_REPLICA" "$(change_source_sql)" |
     run_sql_quietly "$root" "pointing replication at $primary_host:$primary_port" || return 1
+  remember_replication_password
   start_replication
 }
 
@@ -99,6 +125,7 @@ apply_clone_position() { # <gtid file>: the crash-safe first configuration of a 
     return 1
   fi
   enforce_read_only || return 1
+  remember_replication_password
   rm -f "$file"
   sync "$DATA_ROOT"
   log "replication: clone position applied and $file consumed"
@@ -137,11 +164,60 @@ configure_replication() { # idempotent; run on every start of the sidecar and af
   sql=$(field "$status" "$SQL_RUNNING_COLUMN") || true
   if [[ $io == Yes && $sql == Yes ]]; then
     log "replication: already replicating from $primary_host:$primary_port; nothing to change"
+    [[ -f $replication_digest_file ]] || remember_replication_password
     return 0
   fi
+  # Re-issued rather than only started: the password stored with the source may predate a rotation.
   log "replication: configured for $primary_host:$primary_port but not running ($IO_RUNNING_COLUMN=$io," \
-    "$SQL_RUNNING_COLUMN=$sql); starting it"
-  start_replication
+    "$SQL_RUNNING_COLUMN=$sql); starting it with the current password (pointing it again)"
+  point_at_primary
+}
+
+# ------------------------------------------------------------------------------- rotation --
+
+# ER_ACCESS_DENIED_ERROR, the same number on every flavor: a replica whose source refuses its password.
+access_denied_errno=1045
+applied_passwords_digest= # primary: the digest of the three passwords it last applied
+rotation_notice=
+
+apply_passwords() { # primary: gives the cluster's accounts the Secret's current passwords
+  # ALTER USER is binlogged: every replica receives the new hashes (its root login follows; its replication
+  # re-points once it sees the new password, rotate_replication_password). Run once per sidecar start and on
+  # every change of the Secret; the same passwords again change nothing but the hashes' salts.
+  local digest
+  digest=$(password_digest "$MYSQL_ROOT_PASSWORD:$MYSQL_REPLICATION_PASSWORD:$MYSQL_BACKUP_PASSWORD")
+  [[ $digest != "$applied_passwords_digest" ]] || return 0
+  printf '%s\n' "$SQL_LITERAL_MODE" "$(render_sql "$SQL_ROTATE_PASSWORDS" \
+    ROOT_PASSWORD="$(sql_literal "$MYSQL_ROOT_PASSWORD")" \
+    REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" \
+    REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")" \
+    BACKUP_USER="$(sql_literal "$BACKUP_USER")" \
+    BACKUP_PASSWORD="$(sql_literal "$MYSQL_BACKUP_PASSWORD")")" |
+    run_sql_quietly "$root" "passwords: applying the Secret's passwords" || return 1
+  log "passwords: applied the Secret's passwords to root, $REPLICATION_USER and $BACKUP_USER (binlogged:" \
+    "the replicas follow)"
+  applied_passwords_digest=$digest
+  root=$(root_option_file)
+}
+
+rotate_replication_password() { # <IO running> <IO errno>: replica: re-points with a new replication password
+  local recorded='' current options
+  current=$(password_digest "$MYSQL_REPLICATION_PASSWORD")
+  [[ -r $replication_digest_file ]] && recorded=$(<"$replication_digest_file")
+  [[ $recorded != "$current" || ($1 != Yes && $2 == "$access_denied_errno") ]] || return 0
+  # Only once the primary accepts it: re-pointing earlier would cut replication until it does.
+  options=$(tcp_option_file rotation "$REPLICATION_USER" "$MYSQL_REPLICATION_PASSWORD" "$primary_host" \
+    "$primary_port")
+  if ! server_answers "$options"; then
+    if [[ $rotation_notice != "$current" ]]; then
+      log "replication: the Secret's replication password is not accepted by the primary yet; keeping" \
+        "the current connection until it is"
+      rotation_notice=$current
+    fi
+    return 0
+  fi
+  log "replication: the replication password changed; pointing replication again with the new one"
+  point_at_primary || log "replication: re-pointing with the new password failed; retrying at the next check"
 }
 
 forget_replication_source() { # the primary replicates from nobody
@@ -201,9 +277,12 @@ configure_until_done() { # retries: the server may restart or refuse while it st
 
 # ---------------------------------------------------------------------------------- listener --
 
+listener_digest= # the digest of the backup password the listener's credential derives from
+
 start_listener() {
   # Flavors seeded by the CLONE plugin: the donor's server serves clones on its own port; nothing to serve.
   [[ ${SEEDING:-} == clone-plugin ]] && return 0
+  listener_digest=$(password_digest "$MYSQL_BACKUP_PASSWORD")
   if ! transport_listen "$CLONE_PORT"; then
     listener_pid=
     log "could not serve backups on port $CLONE_PORT; trying again at the next check"
@@ -254,6 +333,7 @@ watch_replication() { # logs state changes; explains purged-binlog errors (stale
   else
     last_stop_notice=
   fi
+  rotate_replication_password "$io" "$io_errno"
   if [[ $io_errno == "$SOURCE_PURGED_ERRNO" && $last_advice != "$io_error" ]]; then
     last_advice=$io_error
     reclone_stale_replica "$io_error"
@@ -292,14 +372,30 @@ server_started() { # prints when the server started (seconds since the epoch); s
   printf '%d' $((now - uptime))
 }
 
+stop_listener() {
+  [[ -n $listener_pid ]] || return 0
+  kill -TERM "$listener_pid" 2>/dev/null || true
+  wait "$listener_pid" 2>/dev/null || true
+  listener_pid=
+}
+
 monitor_once() {
   local started
+  refresh_passwords
+  root=$(root_option_file)
+  if [[ -n $listener_pid && $listener_digest != "$(password_digest "$MYSQL_BACKUP_PASSWORD")" ]]; then
+    log "the backup password changed; serving backups with its new credential"
+    stop_listener
+  fi
   if [[ ${SEEDING:-} != clone-plugin ]] && { [[ -z $listener_pid ]] || ! kill -0 "$listener_pid" 2>/dev/null; }; then
     log "the backup listener is not running; starting it again"
     start_listener
   fi
   started=$(server_started) || return 0 # down or restarting: next round
-  ((ORDINAL == 0)) && keep_heartbeat "$root"
+  if ((ORDINAL == 0)); then
+    apply_passwords || log "passwords: applying them failed; retrying at the next check"
+    keep_heartbeat "$root"
+  fi
   # Uptime has a 1 s resolution and the two clocks are read apart: 3 s of slack.
   local why=
   if ((ORDINAL > 0)) && [[ -n $last_started ]]; then
@@ -329,7 +425,7 @@ monitor_once() {
 # ---------------------------------------------------------------------------------------- main --
 
 log "starting for $POD_NAME ($(role)), $FLAVOR_NAME $FLAVOR_VERSION"
-wait_for_server "$root" "$wait_timeout" || die "giving up; the container restarts and waits again"
+wait_for_root "$wait_timeout" || die "giving up; the container restarts and waits again"
 last_started=$(server_started) || last_started=
 run_upgrade_step || die "the upgrade step failed (the container restarts and tries again)"
 if ((ORDINAL > 0)); then
@@ -338,7 +434,10 @@ else
   forget_replication_source || die "could not remove the replication source (the container restarts and tries again)"
 fi
 start_listener
-((ORDINAL == 0)) && start_heartbeat "$root"
+if ((ORDINAL == 0)); then
+  apply_passwords || log "passwords: applying them failed; retrying at the next check"
+  start_heartbeat "$root"
+fi
 while true; do
   monitor_once
   sleep "$interval" &

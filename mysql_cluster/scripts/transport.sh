@@ -39,6 +39,7 @@ transport_files() { # prints "<certificate and key> <certificate>": the paths of
 }
 
 transport_credentials() { # (re)writes the credential files from MYSQL_BACKUP_PASSWORD; status 1 on failure
+  refresh_passwords # the Secret's backup password now: each clone attempt and listener start derives anew
   require_env RUN_DIR MYSQL_BACKUP_PASSWORD
   [[ $RUN_DIR != *[,:\ \'\"!]* ]] || die "RUN_DIR='$RUN_DIR' holds a character socat addresses cannot carry"
   local pem crt tmp digest seed key_bytes='' i

@@ -42,10 +42,10 @@ class Kube:
     namespace: str
 
     def run(
-        self, *args: str, check: bool = True, namespaced: bool = True
+        self, *args: str, check: bool = True, namespaced: bool = True, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         cmd = ["kubectl", *(["-n", self.namespace] if namespaced else []), *args]
-        result = subprocess.run(cmd, capture_output=True, text=True, env=self.env, check=False)
+        result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=self.env, check=False)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr}")
         return result

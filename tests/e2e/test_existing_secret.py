@@ -6,12 +6,14 @@ Nothing here depends on the flavor: `make e2e` runs it on the first flavor only 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 import pytest
 
 from .checks import Report, assert_healthy, assert_no_password_in_state, pod_ips, query, resource_types
 from .harness import CLUSTER_NAME, Kube, Stack
+from .rotation import Passwords, assert_rotated, restarts, wait_until_rotated
 
 pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
@@ -38,6 +40,19 @@ def test_existing_secret_passwords_reach_the_servers_and_stay_out_of_the_state(
     for pod, ip in sorted(pod_ips(kube).items()):
         assert query(ip, root, "SELECT CURRENT_USER()")[0][0].startswith("root@"), pod
     report("check: healthy with 2 pods; the Secret's root password opens both servers")
+
+    # Rotation with existingSecret: the user puts new passwords in their Secret; nothing else is run.
+    old = Passwords(**stack.existing_passwords)
+    new = Passwords(*(secrets.token_urlsafe(24) for _ in range(3)))
+    data = {f"{key}-password": getattr(new, key) for key in ("root", "replication", "backup")}
+    manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret_name}, "stringData": data}
+    kube.run("apply", "-f", "-", stdin=json.dumps(manifest))  # on stdin: no password on a command line
+    before = restarts(kube)
+    wait_until_rotated(kube, old, new, report)
+    assert restarts(kube) == before, "the rotation restarted a container"
+    stack.existing_passwords = {"root": new.root, "replication": new.replication, "backup": new.backup}
+    assert_rotated(kube, old, new, report)
+    assert_healthy(stack, pods=2)
 
     start = time.monotonic()
     stack.pulumi("destroy", "--yes", "--skip-preview")

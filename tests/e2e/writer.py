@@ -43,7 +43,9 @@ class Writer:
     acknowledged ids and `writer.failures` the number of failed attempts."""
 
     def __init__(self, kube: Kube, password: str, pause: float = 0.02) -> None:
-        self.kube, self.password, self.pause = kube, password, pause
+        self.kube, self.pause = kube, pause
+        # Tried in order at each (re)connection: a rotation scenario puts the new root password first.
+        self.passwords = [password]
         self.acked: list[int] = []
         self.failures = 0
         self._stop = threading.Event()
@@ -74,10 +76,17 @@ class Writer:
         host = primary_ip(self.kube)
         if host is None:
             raise pymysql.err.OperationalError(2003, "the primary pod has no IP yet")
-        self._conn = pymysql.connect(
-            host=host, port=3306, user="root", password=self.password, autocommit=True,
-            connect_timeout=5, read_timeout=10, write_timeout=10,
-        )  # fmt: skip
+        for password in list(self.passwords):
+            try:
+                self._conn = pymysql.connect(
+                    host=host, port=3306, user="root", password=password, autocommit=True,
+                    connect_timeout=5, read_timeout=10, write_timeout=10,
+                )  # fmt: skip
+                break
+            except pymysql.err.OperationalError as error:
+                if error.args[0] != 1045 or password == self.passwords[-1]:
+                    raise
+        assert self._conn is not None
         if create:
             with self._conn.cursor() as cursor:
                 for statement in CREATE:

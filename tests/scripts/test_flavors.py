@@ -294,3 +294,18 @@ def test_mysql_network_root_cannot_lift_super_read_only_or_touch_files(version: 
     grant = accounts.index("GRANT ALL PRIVILEGES ON *.* TO `root`@`%`")
     revoke = accounts.index("REVOKE SYSTEM_VARIABLES_ADMIN, SUPER, FILE ON *.* FROM `root`@`%`;")
     assert grant < revoke
+
+
+@pytest.mark.parametrize(("name", "version"), ALL)
+def test_password_rotation_alters_every_account_binlogged(name: str, version: str) -> None:
+    # Binlogged (no sql_log_bin = 0), so replicas apply the same hashes; the backup account where it lives.
+    flavor = get_flavor(name, version)
+    backup_host = "%" if flavor.seeding == "clone-plugin" else "localhost"
+    assert flavor.rotate_passwords.splitlines() == [
+        "ALTER USER `root`@`localhost` IDENTIFIED BY {{ROOT_PASSWORD}};",
+        "ALTER USER `root`@`%` IDENTIFIED BY {{ROOT_PASSWORD}};",
+        "ALTER USER {{REPLICATION_USER}}@`%` IDENTIFIED BY {{REPLICATION_PASSWORD}};",
+        f"ALTER USER {{{{BACKUP_USER}}}}@`{backup_host}` IDENTIFIED BY {{{{BACKUP_PASSWORD}}}};",
+    ]
+    assert f"{{{{BACKUP_USER}}}}@`{backup_host}` IDENTIFIED BY" in flavor.init_accounts
+    assert sourced(name, version)["SQL_ROTATE_PASSWORDS"] == flavor.rotate_passwords

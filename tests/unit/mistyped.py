@@ -81,6 +81,11 @@ MISTAKES: list[Mistake] = [
     *_each("storageClass", "Fast_SSD", "fast ssd", "-fast", "a" * 254),
     *_each("existingSecret", "db_credentials", "DB", "", createNamespace="false"),
     Mistake({"existingSecret": "db-credentials"}, "existingSecret"),
+    *_each("passwordRotation", "", "2026 11", "a" * 64, "rotate!", "2026-11\n"),
+    Mistake(
+        {"passwordRotation": "2026-11", "existingSecret": "db", "createNamespace": "false"},
+        "passwordRotation",
+    ),
     *_each(
         "clusterDomain", "cluster..local", "Cluster.Local", ".cluster.local", "", "cluster_local", "a" * 254
     ),

@@ -23,7 +23,7 @@ EXPECTED_CHILDREN = {
     ("random:index/randomPassword:RandomPassword", "mysql-backup-password"),
     ("kubernetes:core/v1:Secret", "mysql-credentials"),
     ("kubernetes:core/v1:ConfigMap", "mysql-config"),
-    ("kubernetes:core/v1:ConfigMap", "mysql-state"),
+    ("kubernetes:core/v1:ConfigMapPatch", "mysql-state"),  # whenDeleted: Retain (the default)
     ("kubernetes:core/v1:Service", "mysql-headless"),
     ("kubernetes:core/v1:Service", "mysql-primary"),
     ("kubernetes:core/v1:Service", "mysql-read"),
@@ -100,6 +100,25 @@ def test_namespace_and_secret_are_kept_with_retained_volumes(
         rendered.one("kubernetes:core/v1:Secret", "mysql-credentials").options["retain_on_delete"] is retained
     )
     assert rendered.one("kubernetes:apps/v1:StatefulSet", "mysql").options["retain_on_delete"] is False
+
+
+@pytest.mark.parametrize(
+    ("when_deleted", "kind"),
+    [("Retain", "kubernetes:core/v1:ConfigMapPatch"), ("Delete", "kubernetes:core/v1:ConfigMap")],
+)
+def test_state_config_map_is_adopted_on_a_redeploy_of_retained_data(
+    deploy: Deploy, when_deleted: str, kind: str
+) -> None:
+    """With retained volumes the state ConfigMap is a server-side apply patch: a redeploy after `pulumi
+    destroy` adopts the one that was kept (a plain create is refused: it exists) and never writes its data,
+    which records the claim the cluster was first initialised on. With Delete it goes with the volumes."""
+    rendered = deploy(MySQLClusterArgs(pvc_retention=PvcRetention(when_deleted=when_deleted)))  # type: ignore[arg-type]
+    state = rendered.one(kind, "mysql-state")
+    assert state.inputs["metadata"]["name"] == "mysql-state"
+    assert "data" not in state.inputs
+    assert state.options["ignore_changes"] == ["data"]
+    assert state.options["retain_on_delete"] is (when_deleted == "Retain")
+    assert state.name in {r.name for r in rendered.all(kind)}
 
 
 def test_outputs_name_the_services_and_in_cluster_endpoints(deploy: Deploy) -> None:

@@ -100,6 +100,7 @@ EVERY_KEY = [
         NetworkPolicyArgs(True, ("apps", "jobs")),
     ),
     ("existingSecret", "db-credentials", "existing_secret", "db-credentials"),
+    ("passwordRotation", "2026-11", "password_rotation", "2026-11"),
     ("imagePullPolicy", "Always", "image_pull_policy", "Always"),
     ("deployTimeoutSeconds", "600", "deploy_timeout_seconds", 600),
     ("clusterDomain", "k8s.example.org", "cluster_domain", "k8s.example.org"),

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from mysql_cluster import MySQLClusterArgs
+from mysql_cluster import ConfigError, MySQLClusterArgs
 
 from .conftest import PASSWORD_TYPE, Deploy, mock_password
 
@@ -118,3 +118,69 @@ def test_existing_secret_without_every_key_fails_the_deployment(deploy: Deploy) 
         Exception, match=r"'db-credentials' lacks .*keys: replication-password, backup-password"
     ):
         deploy(args, existing_secret_keys=("root-password",))
+
+
+MOUNTED_KEYS = {"MYSQL_ROOT_PASSWORD": "root-password", "MYSQL_REPLICATION_PASSWORD": "replication-password",
+                "MYSQL_BACKUP_PASSWORD": "backup-password"}  # fmt: skip
+
+
+@pytest.mark.parametrize("container", ["init-config", "label-pod", "clone", "mysql", "backup"])
+def test_each_container_mounts_the_secret_files_of_exactly_its_passwords(
+    deploy: Deploy, container: str
+) -> None:
+    """Rotation: the kubelet updates mounted Secret files in running pods (never the environment), so every
+    password a container gets by reference it can also read, as it is now, from SECRET_DIR/<key>/value."""
+    rendered = deploy(MySQLClusterArgs())
+    spec = rendered.container(container)
+    given = {MOUNTED_KEYS[v["name"]] for v in spec.get("env", []) if v["name"] in MOUNTED_KEYS}
+    mounts = {m["name"]: m for m in spec["volumeMounts"] if m["name"].startswith("secret-")}
+    assert set(mounts) == {f"secret-{key}" for key in given}
+    for key in given:
+        mount = mounts[f"secret-{key}"]
+        assert mount["mountPath"] == f"/var/run/secrets/mysql-cluster/{key}"
+        assert mount["readOnly"] is True
+        assert "subPath" not in mount  # a subPath mount is never updated
+    env = {v["name"]: v.get("value") for v in spec.get("env", [])}
+    assert env["SECRET_DIR"] == "/var/run/secrets/mysql-cluster"
+    volumes = {v["name"]: v for v in rendered.pod_spec()["volumes"]}
+    for key in KEYS:
+        source = volumes[f"secret-{key}"]["secret"]
+        assert source["secretName"] == "mysql-credentials"
+        assert source["items"] == [{"key": key, "path": "value"}]
+        assert source["defaultMode"] == 0o440
+
+
+def test_existing_secret_is_mounted_too(deploy: Deploy) -> None:
+    rendered = deploy(
+        MySQLClusterArgs(existing_secret="db-credentials", create_namespace=False, namespace="db")
+    )
+    volumes = [v for v in rendered.pod_spec()["volumes"] if v["name"].startswith("secret-")]
+    assert {v["secret"]["secretName"] for v in volumes} == {"db-credentials"}
+
+
+def test_passwords_have_no_keeper_until_a_rotation_is_asked_for(deploy: Deploy) -> None:
+    """Without passwordRotation no keeper: a stack deployed before the key existed keeps its passwords."""
+    for password in deploy(MySQLClusterArgs()).all(PASSWORD_TYPE):
+        assert not password.inputs.get("keepers"), password.name
+
+
+def test_password_rotation_is_refused_unless_the_provider_updates_secrets_in_place(
+    deploy: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen on the local cluster: without enableSecretMutable the provider replaced the Secret on a rotation,
+    and the engine the StatefulSet with it (every pod at once; with whenDeleted: Delete, every volume)."""
+    monkeypatch.delenv("PULUMI_K8S_ENABLE_SECRET_MUTABLE", raising=False)
+    with pytest.raises(ConfigError, match=r"kubernetes:enableSecretMutable true"):
+        deploy(MySQLClusterArgs(password_rotation="2026-11"))
+
+
+def test_password_rotation_is_every_generated_passwords_keeper(
+    deploy: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new passwordRotation value changes the keepers, which makes the random provider generate new
+    passwords (a replacement), and with them the Secret's data (updated in place)."""
+    monkeypatch.setenv("PULUMI_K8S_ENABLE_SECRET_MUTABLE", "true")
+    passwords = deploy(MySQLClusterArgs(password_rotation="2026-11")).all(PASSWORD_TYPE)
+    assert len(passwords) == 3
+    for password in passwords:
+        assert password.inputs["keepers"] == {"rotation": "2026-11"}, password.name

@@ -1,0 +1,86 @@
+"""Redeploying retained data (issue 7, defect 7), on a stack of its own with the default whenDeleted: Retain.
+
+`pulumi destroy` keeps the namespace, the Secret, the state ConfigMap and the volumes; a plain `pulumi up`
+afterwards is refused before anything touches them (the kept Secret's passwords are the only ones that open
+the kept data; new generated ones would lock it out); the documented redeploy (the kept Secret as
+`existingSecret`, the kept namespace with `createNamespace: false`) returns the same rows, replicating, with
+the kept passwords.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from .checks import Report, assert_healthy, connect, pod_ips, query, wait_for
+from .harness import CLUSTER_NAME, Kube, Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
+
+TABLE = "e2e.kept"
+ROWS = 500
+
+
+def table_state(kube: Kube, password: str) -> dict[str, tuple[int, int]]:
+    return {
+        pod: (query(ip, password, f"SELECT COUNT(*) FROM {TABLE}")[0][0],
+              query(ip, password, f"CHECKSUM TABLE {TABLE}")[0][1])
+        for pod, ip in sorted(pod_ips(kube).items())
+    }  # fmt: skip
+
+
+def test_destroy_then_up_on_retained_volumes(
+    retained_stack: Stack, e2e_env: dict[str, str], report: Report
+) -> None:
+    stack = retained_stack
+    namespace = stack.pulumi("config", "get", "namespace").stdout.strip()
+    kube = Kube(env=e2e_env, namespace=namespace)
+    report(f"pulumi up of a 2-pod stack (whenDeleted: Retain) took {stack.up():.0f}s")
+    root = stack.password()
+    primary = pod_ips(kube)[f"{CLUSTER_NAME}-0"]
+    with connect(primary, root) as conn, conn.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS e2e")
+        cur.execute(f"CREATE TABLE {TABLE} (id INT PRIMARY KEY, note VARCHAR(64)) ENGINE=InnoDB")
+        cur.executemany(f"INSERT INTO {TABLE} VALUES (%s, %s)", [(i, f"row {i}") for i in range(ROWS)])
+    wait_for("equal tables on both pods", lambda: len(set(table_state(kube, root).values())) == 1, timeout=60)
+    before = table_state(kube, root)
+    assert next(iter(before.values()))[0] == ROWS, before
+    secret = kube.json("get", "secret", f"{CLUSTER_NAME}-credentials")["data"]
+
+    start = time.monotonic()
+    stack.pulumi("destroy", "--yes", "--skip-preview")
+    kept = kube.json("get", "persistentvolumeclaims,secrets,configmaps")["items"]
+    kept_names = {f"{item['kind']}/{item['metadata']['name']}" for item in kept}
+    claims = [f"PersistentVolumeClaim/data-{CLUSTER_NAME}-{ordinal}" for ordinal in (0, 1)]
+    for name in (*claims, f"Secret/{CLUSTER_NAME}-credentials", f"ConfigMap/{CLUSTER_NAME}-state"):
+        assert name in kept_names, f"{name} was not kept: {sorted(kept_names)}"
+    report(
+        f"destroy took {time.monotonic() - start:.0f}s; namespace, Secret, state ConfigMap and volumes kept"
+    )
+
+    # A plain `pulumi up` would generate new passwords for data that only the kept ones open: refused.
+    refused = stack.pulumi("up", "--yes", "--skip-preview", check=False)
+    assert refused.returncode != 0, "an up over retained data with new generated passwords was accepted"
+    message = refused.stdout + refused.stderr
+    assert "already exists" in message, message
+    assert kube.json("get", "secret", f"{CLUSTER_NAME}-credentials")["data"] == secret, (
+        "the kept Secret changed"
+    )
+    assert kube.run("get", "statefulset", CLUSTER_NAME, check=False).returncode != 0
+    line = next(line.strip() for line in message.splitlines() if "already exists" in line)
+    report(f"plain up refused, kept Secret unchanged, no pod started: {line[:160]}")
+
+    # The documented redeploy (README "Redeploying retained data").
+    stack.config_set("createNamespace", "false")
+    stack.config_set("existingSecret", f"{CLUSTER_NAME}-credentials", plaintext=True)
+    stack.existing_passwords = {
+        key: base64.b64decode(secret[f"{key}-password"]).decode() for key in ("root", "replication", "backup")
+    }
+    report(f"redeploy on the kept Secret and volumes took {stack.up():.0f}s")
+    assert stack.password() == root
+    assert_healthy(stack, pods=2)
+    after = table_state(kube, root)
+    assert after == before, (before, after)
+    report(f"same {ROWS} rows and CHECKSUM TABLE on both pods after the redeploy, with the kept passwords")

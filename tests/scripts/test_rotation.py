@@ -1,0 +1,138 @@
+"""Password rotation (issue 7, defect 4): the Secret's files change under running pods (as the kubelet
+updates a mounted Secret), and the cluster applies the new passwords without a restart or broken replication.
+
+One primary and one replica read their passwords from SECRET_DIR (lib.sh refresh_passwords); their
+environment keeps the old values, as a running container's does. Tests run in file order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from mysql_cluster.flavors import Flavor
+from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Passwords, Pod, wait_until
+
+pytestmark = pytest.mark.scripts
+
+NEW = Passwords(
+    root="New-root 'q' \"d\" \\ # & $HOME END-NEWROOT",
+    replication="New-repl 'q' \\ # & END-NEWREPL",
+    backup='New-backup "q" \\\\ # & END-NEWBACKUP',
+)
+KEYS = {"root-password": "root", "replication-password": "replication", "backup-password": "backup"}
+
+
+def write_secret(directory: Path, passwords: Passwords, uid: int, gid: int) -> None:
+    """What the kubelet does to a mounted Secret: each key's file replaced at once (here by a rename)."""
+    for key, field in KEYS.items():
+        folder = directory / key
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, uid, gid)
+        tmp = folder / ".value.tmp"
+        tmp.write_text(getattr(passwords, field))
+        os.chown(tmp, uid, gid)
+        tmp.chmod(0o400)
+        tmp.rename(folder / "value")
+
+
+@pytest.fixture(scope="module")
+def cluster(flavor: Flavor) -> Iterator[Cluster]:
+    with Cluster(flavor) as built:
+        secret = built.root / "secret"
+        write_secret(secret, DEFAULT_PASSWORDS, built.uid, built.gid)
+        built.extra_env["SECRET_DIR"] = str(secret)
+        built.start()
+        built.primary.sql("CREATE DATABASE app")
+        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        built.primary.sql("INSERT INTO app.t VALUES (1)")
+        built.add_replica()
+        yield built
+
+
+def logs_in(pod: Pod, user: str, password: str) -> bool:
+    """Whether `user` logs in to the pod's server over TCP with `password` (root@'%', the replicator)."""
+    try:
+        pod.sql("SELECT 1", via="tcp", user=user, password=password)
+    except pymysql.err.OperationalError as error:
+        if error.args[0] == 1045:
+            return False
+        raise
+    return True
+
+
+def ids(pod: Pod, password: str) -> list[int]:
+    return [row[0] for row in pod.sql("SELECT id FROM app.t ORDER BY id", password=password)]
+
+
+def test_rotation_waits_for_the_primary_and_keeps_replicas_serving(cluster: Cluster) -> None:
+    """The new passwords reach the replica's files before the primary applies them (its sidecar is down): the
+    replica keeps serving (its probes log in with the last working root password) and keeps replicating
+    (it does not switch to a replication password the primary refuses)."""
+    primary, replica = cluster.primary, cluster.replicas[0]
+    primary.kill_sidecar()
+    write_secret(Path(primary.env["SECRET_DIR"]), NEW, cluster.uid, cluster.gid)
+    try:
+        wait_until(
+            lambda: "not accepted by the primary yet" in replica.log("sidecar"),
+            30,
+            what="the replica to wait",
+        )
+    except TimeoutError as error:
+        raise AssertionError(f"{error}\n{replica.logs()}") from None
+    primary.sql("INSERT INTO app.t VALUES (2)")
+    wait_until(lambda: ids(replica, DEFAULT_PASSWORDS.root) == [1, 2], 30, what="row 2 on the replica")
+    ready = replica.probe("readiness")
+    assert ready.returncode == 0, ready.stdout
+    assert replica.probe("liveness").returncode == 0
+
+
+def test_the_primary_applies_the_new_passwords_and_replication_follows(cluster: Cluster) -> None:
+    primary, replica = cluster.primary, cluster.replicas[0]
+    every = (*DEFAULT_PASSWORDS.all(), *NEW.all())
+    with CommandLineWatch(every) as watch:
+        primary.start_sidecar()
+        try:
+            wait_until(lambda: "applied the Secret's passwords" in primary.log("sidecar"), 60,
+                       what="the primary to apply the passwords")  # fmt: skip
+            wait_until(lambda: "pointing replication again with the new one" in replica.log("sidecar"), 60,
+                       what="the replica to re-point")  # fmt: skip
+        except TimeoutError as error:
+            raise AssertionError(f"{error}\n{cluster.logs()}") from None
+        primary.sql("INSERT INTO app.t VALUES (3)", password=NEW.root)
+        wait_until(lambda: ids(replica, NEW.root) == [1, 2, 3], 60, what="row 3 on the replica")
+    assert watch.leaks == [], watch.leaks
+    for pod in (primary, replica):
+        assert logs_in(pod, "root", NEW.root), pod.name
+        assert not logs_in(pod, "root", DEFAULT_PASSWORDS.root), pod.name
+        ready = pod.probe("readiness")
+        assert ready.returncode == 0, ready.stdout
+    assert logs_in(primary, "replicator", NEW.replication)
+    assert not logs_in(primary, "replicator", DEFAULT_PASSWORDS.replication)
+    with (
+        pymysql.connect(unix_socket=str(replica.socket), user="root", password=NEW.root) as conn,
+        conn.cursor(pymysql.cursors.DictCursor) as cursor,
+    ):
+        cursor.execute(cluster.flavor.show_replica_status)
+        row = cursor.fetchone()
+    assert row is not None
+    assert row[cluster.flavor.io_running_column] == "Yes", row
+    assert row[cluster.flavor.sql_running_column] == "Yes", row
+    for secret in every:
+        for pod in (primary, replica):
+            assert secret not in pod.logs(), f"a password is in {pod.name}'s logs"
+
+
+def test_a_new_replica_clones_with_the_new_backup_password(cluster: Cluster) -> None:
+    """The donor serves backups with the new backup password's credential (its listener restarted; MySQL:
+    the backup account's new password replicated to every donor)."""
+    donor = cluster.replicas[0]
+    if cluster.flavor.seeding != "clone-plugin":
+        wait_until(lambda: "serving backups with its new credential" in donor.log("sidecar"), 30,
+                   what="the donor's listener to restart")  # fmt: skip
+    new = cluster.add_replica()  # its environment holds the old passwords, its Secret files the new ones
+    assert ids(new, NEW.root) == [1, 2, 3]
