@@ -33,13 +33,7 @@ read_facts() { # sets marker, claim, peers from the file label-pod.sh wrote
   [[ -n $claim ]] || die "bootstrap: $file names no claim"
 }
 
-peer_gtid() { # <ordinal>: prints that replica's executed GTID set; status 1 when it does not answer
-  local ordinal=$1 options
-  options=$(tcp_option_file "peer-$ordinal" "$REPLICATION_USER" "$MYSQL_REPLICATION_PASSWORD" \
-    "$(pod_host "$ordinal")" "$(peer_mysql_port "$ordinal")")
-  run_sql "$options" <<<"SELECT @@GLOBAL.$GTID_EXECUTED_VARIABLE;" 2>/dev/null | tr -d '[:space:]'
-  return "${PIPESTATUS[0]}"
-}
+# peer_gtid <ordinal> (a pod's executed GTID set): donor.sh, sourced by clone.sh before this file.
 
 gtid_contains() { # <ordinal of a> <set a> <set b>: status 0 when set a contains set b
   local a=$2 b=$3 item domain seq other found
