@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import ssl
 import subprocess
 import threading
 import time
@@ -20,62 +18,13 @@ import pytest
 
 from mysql_cluster.flavors import Flavor, get_flavor
 from tests.scripts.conftest import MARIADB_FLAVORS, flavor_id
-from tests.support.clone_port import PROTOCOL, client_context, make_credential, server_context, tls_exchange
+from tests.support.clone_port import PROTOCOL, FakeDonor, client_context, make_credential, tls_exchange
 from tests.support.pods import Cluster, Pod, free_port, wait_until
 
 pytestmark = pytest.mark.scripts
 
 MARKER = b"mysql-cluster-stream-complete"  # lib.sh STREAM_COMPLETE_MARKER
 CHUNK_MAGIC = b"XBSTCK01"
-
-
-class FakeDonor:
-    """Listens on a free loopback port and speaks the clone transport with the credential `pem` (mutual TLS,
-    then the OK status line); the n-th authenticated connection gets `answers[n]` (then the last one again).
-
-    An answer is bytes to send before closing, optionally followed by a pause (seconds) with the
-    connection held open: (payload, hang).
-    """
-
-    def __init__(self, answers: list[tuple[bytes, float]], pem: Path) -> None:
-        self.answers = answers
-        self.connections = 0
-        self.port = free_port()
-        self._context = server_context(pem)
-        self._server = socket.create_server(("127.0.0.1", self.port))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def __enter__(self) -> FakeDonor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._server.close()
-        self._thread.join(5)
-
-    def _serve(self) -> None:
-        self._server.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except (TimeoutError, OSError):
-                continue
-            conn.settimeout(10)
-            try:
-                tls = self._context.wrap_socket(conn, server_side=True)
-            except (OSError, ssl.SSLError):
-                conn.close()
-                continue  # the peer failed the handshake
-            payload, hang = self.answers[min(self.connections, len(self.answers) - 1)]
-            self.connections += 1
-            with tls:
-                try:
-                    tls.sendall(PROTOCOL + b" OK fake-donor\n" + payload)
-                    self._stop.wait(hang)
-                except OSError:
-                    pass
 
 
 @pytest.fixture(scope="module", params=MARIADB_FLAVORS, ids=flavor_id)

@@ -212,3 +212,23 @@ def test_clone_plugin_failures_are_retried_then_fail_loudly_without_a_secret(clu
     assert f"discarding {work} left by an interrupted clone; cloning again" in result.stderr
     assert (pod.data_dir / "mysql").is_dir()
     assert not work.exists()
+
+
+def test_clone_plugin_passes_over_a_replica_that_is_not_ready(cluster: Cluster) -> None:
+    """The same donor choice as the backup stream (scripts/donor.sh): the donor vouches over the clone port
+    first, and a replica whose applier is stopped refuses before any CLONE starts."""
+    donor = cluster.pod(1)
+    vouched = donor.log("sidecar").count("vouched for a CLONE")
+    donor.sql(cluster.flavor.stop_replica)
+    try:
+        wait_until(lambda: donor.probe().returncode != 0, 30, what="mysql-1 to be not ready")
+        pod = cluster.replace_pod(2)
+        assert pod.run_script("init-config.sh").returncode == 0
+        result = pod.run_script("clone.sh", env={"CLONE_DONORS": "1 0"})
+    finally:
+        donor.sql(cluster.flavor.start_replica)
+    assert result.returncode == 0, result.stderr
+    assert "donor 1 (127.0.0.1) refuses to be cloned: it is not ready (" in result.stderr
+    assert f"complete after 2 attempt(s): {pod.data_dir} is a clone of ordinal 0" in result.stderr
+    assert "refused a backup to 127.0.0.1:" in donor.log("sidecar")
+    assert donor.log("sidecar").count("vouched for a CLONE") == vouched, "it vouched for no CLONE now"
