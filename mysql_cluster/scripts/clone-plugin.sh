@@ -145,6 +145,7 @@ mkdir -p "$RUN_DIR"
 options=$(client_option_file clone root "" "$socket")
 [[ -e $work ]] && log "discarding $work left by an interrupted clone; cloning again"
 log "cloning $POD_NAME from ${CLONE_FIXED_DONOR:+ordinal }${CLONE_FIXED_DONOR:-the first ready donor} with the CLONE plugin"
+transport_recipient_credentials || log "could not make the clone credential yet; each attempt tries again"
 clone_from_donors clone_from
 
 rm -f "$target/auto.cnf" "$RUN_DIR/client-clone.cnf"

@@ -185,6 +185,7 @@ if [[ -e $work ]]; then
   log "discarding $work left by an interrupted clone; cloning again"
 fi
 log "cloning $POD_NAME from ${CLONE_FIXED_DONOR:+ordinal }${CLONE_FIXED_DONOR:-the first ready donor} with $BACKUP_BIN"
+transport_recipient_credentials || log "could not make the clone credential yet; each attempt tries again"
 clone_from_donors clone_from
 donor=$CLONED_FROM
 

@@ -197,6 +197,14 @@ transport_announced_kib() { # the size the last donor's OK announced (KiB; empty
   return 0
 }
 
+transport_recipient_credentials() { # derives the credential once per process (sets TRANSPORT_CREDENTIALS_READY)
+  # The derivation costs half a second of CPU: a recipient asking donors every second must not repeat it.
+  # Call it outside a pipeline first (clone.sh, clone-plugin.sh): a pipeline's subshell would forget it.
+  [[ -n ${TRANSPORT_CREDENTIALS_READY:-} ]] && return 0
+  transport_credentials || return 1
+  TRANSPORT_CREDENTIALS_READY=1
+}
+
 transport_fetch() { # <host> <port> [<volume>]: the donor's backup stream on stdout, after mutual authentication.
   # Status 1 when no backup was started (refused, busy, unfit, unreachable: asking another donor costs
   # nothing), 2 when the donor started one and it failed or this pod refused it (its volume cannot hold the
@@ -207,7 +215,7 @@ transport_fetch() { # <host> <port> [<volume>]: the donor's backup stream on std
   require_number idle
   greeting=$(transport_greeting_file)
   rm -f "$greeting"
-  if ! transport_credentials; then
+  if ! transport_recipient_credentials; then
     printf 'was not asked (this pod could not make its clone credential)\n' >&2
     return 1
   fi

@@ -188,6 +188,17 @@ def test_probes_run_the_probe_script_on_the_server_container(deploy: Deploy) -> 
         assert not {"startupProbe", "livenessProbe", "readinessProbe"} & rendered.container(other).keys()
 
 
+def test_probes_notice_a_ready_server_within_seconds(deploy: Deploy) -> None:
+    """A started server is seen within 2 s (the primary's readiness gates every replica's clone; issue 10),
+    and a replica that stops replicating or lags still leaves the read Service within about 10 s."""
+    mysql = deploy(MySQLClusterArgs()).container("mysql")
+    startup, readiness = mysql["startupProbe"], mysql["readinessProbe"]
+    assert startup["periodSeconds"] <= 2
+    assert readiness["periodSeconds"] <= 2
+    assert readiness["periodSeconds"] * readiness["failureThreshold"] <= 15
+    assert "initialDelaySeconds" not in startup and "initialDelaySeconds" not in readiness
+
+
 def test_volumes_and_mounts(deploy: Deploy) -> None:
     rendered = deploy(MySQLClusterArgs())
     volumes = {v["name"]: v for v in rendered.pod_spec()["volumes"]}
