@@ -196,7 +196,8 @@ def test_probes_notice_a_ready_server_within_seconds(deploy: Deploy) -> None:
     assert startup["periodSeconds"] <= 2
     assert readiness["periodSeconds"] <= 2
     assert readiness["periodSeconds"] * readiness["failureThreshold"] <= 15
-    assert "initialDelaySeconds" not in startup and "initialDelaySeconds" not in readiness
+    assert "initialDelaySeconds" not in startup
+    assert "initialDelaySeconds" not in readiness
 
 
 def test_volumes_and_mounts(deploy: Deploy) -> None:
