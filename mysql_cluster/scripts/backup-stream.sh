@@ -7,7 +7,8 @@
 #   bash backup-stream.sh check: whether this pod may be cloned now, asked before a backup slot is taken:
 #     status 0 and the size of a copy in KiB on stdout (the datadir without binary, relay and redo logs), or
 #     status 1 and the reason. A donor is ready by its own readiness probe (probe.sh: on a replica read-only,
-#     applier running, data no older than MAX_LAG_SECONDS) and, on a replica, a faithful copy (donor_unfit).
+#     applier running, data no older than MAX_LAG_SECONDS; while its primary is away, not required) and, on
+#     a replica, a faithful copy (donor_unfit).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -50,14 +51,24 @@ copy_size_kib() { # what a copy of the datadir needs, about: its files without b
   printf '%s' "${size:-}"
 }
 
+primary_away() { # this replica's receiver is not connected to the primary (status 0)
+  local status io
+  status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS" 2>/dev/null) || return 1
+  io=$(field "$status" "$IO_RUNNING_COLUMN") || return 1
+  [[ $io != Yes ]]
+}
+
 if [[ $mode == check ]]; then
   # Ready: the very probe the kubelet runs (read-only, applier running, data fresh), as root@localhost.
-  if ! answer=$(bash "$CLUSTER_CONFIG_DIR/probe.sh" readiness 2>&1); then
+  # While the primary is away a replica's data ages past MAX_LAG_SECONDS and it turns not ready; then the
+  # faithful-copy checks alone decide (below): re-seeding a lost primary needs exactly such a donor, and a
+  # new replica could not replicate meanwhile anyway.
+  [[ $ORDINAL == 0 ]] || options=$(root_option_file)
+  if ! answer=$(bash "$CLUSTER_CONFIG_DIR/probe.sh" readiness 2>&1) && { ((ORDINAL == 0)) || ! primary_away; }; then
     printf 'it is not ready (%s)\n' "$(one_line "${answer#not ready: }")"
     exit 1
   fi
   if ((ORDINAL > 0)); then
-    options=$(root_option_file)
     if reason=$(donor_unfit); then
       printf '%s\n' "$reason"
       exit 1

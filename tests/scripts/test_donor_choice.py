@@ -60,7 +60,8 @@ def test_a_new_replica_clones_from_the_primary_while_its_predecessor_is_down(clu
 
 def test_a_replica_that_is_not_ready_refuses_and_the_next_donor_serves(cluster: Cluster) -> None:
     donor = cluster.pod(1)
-    donor.sql(cluster.flavor.stop_replica)  # its applier stops: not ready, out of the read Service
+    # Its applier stops, its receiver runs: not ready (out of the read Service), the primary being there.
+    donor.sql(f"{cluster.flavor.stop_replica} SQL_THREAD")
     try:
         wait_until(lambda: donor.probe().returncode != 0, 30, what="mysql-1 to be not ready")
         pod = cluster.replace_pod(2)
@@ -133,3 +134,23 @@ def test_replicas_are_ranked_by_how_many_transactions_they_hold(gtid_set: str, c
         ["bash", "-c", script, str(SCRIPTS_DIR), gtid_set], capture_output=True, text=True, check=True
     )
     assert result.stdout == str(count)
+
+
+def test_a_replica_whose_primary_is_away_still_serves_by_the_faithful_copy_checks() -> None:
+    """Re-seeding a lost primary (bootstrap.sh) clones the most advanced replica while no primary runs, when
+    its data may be older than MAX_LAG_SECONDS and it is not ready: its receiver being disconnected, the
+    faithful-copy checks alone decide."""
+    with Cluster(max_lag_seconds=2) as cluster:
+        cluster.start()
+        cluster.primary.sql("CREATE DATABASE app")
+        cluster.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        cluster.primary.sql("INSERT INTO app.t VALUES (1)")
+        donor = cluster.add_replica()
+        wait_until(lambda: ids(donor) == [1], 30, what="row 1 on mysql-1")
+        cluster.primary.stop()
+        wait_until(lambda: donor.probe().returncode != 0, 30, what="mysql-1's data to be too old")
+        pod = cluster.add_replica(start=False)
+        result = clone(pod, CLONE_DONORS="1")
+        assert result.returncode == 0, result.stderr
+        assert "prepared copy of ordinal 1" in result.stderr
+        assert "streaming a backup of mysql-1" in donor.log("sidecar")

@@ -219,7 +219,7 @@ def test_clone_plugin_passes_over_a_replica_that_is_not_ready(cluster: Cluster) 
     first, and a replica whose applier is stopped refuses before any CLONE starts."""
     donor = cluster.pod(1)
     vouched = donor.log("sidecar").count("vouched for a CLONE")
-    donor.sql(cluster.flavor.stop_replica)
+    donor.sql(f"{cluster.flavor.stop_replica} SQL_THREAD")
     try:
         wait_until(lambda: donor.probe().returncode != 0, 30, what="mysql-1 to be not ready")
         pod = cluster.replace_pod(2)
