@@ -154,7 +154,7 @@ class Stack:
         stack.config_set("namespace", namespace)
         # The local stack generates its passwords now; the bench makes the namespace and a Secret of its own
         # beforehand (outside the clock, as `make up` does for an existingSecret), as it did before.
-        stack.config_set("existingSecret", "mysql-bench-credentials")
+        stack.pulumi("config", "set", "--plaintext", "existingSecret", "mysql-bench-credentials")  # a name
         stack.config_set("createNamespace", "false")
         return stack
 
