@@ -152,6 +152,10 @@ class Stack:
         stack = cls(root=workdir, env=env)
         stack.pulumi("stack", "init", stack.name)
         stack.config_set("namespace", namespace)
+        # The local stack generates its passwords now; the bench makes the namespace and a Secret of its own
+        # beforehand (outside the clock, as `make up` does for an existingSecret), as it did before.
+        stack.pulumi("config", "set", "--plaintext", "existingSecret", "mysql-bench-credentials")  # a name
+        stack.config_set("createNamespace", "false")
         return stack
 
     def pulumi(self, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:

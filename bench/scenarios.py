@@ -174,7 +174,7 @@ def clone_timing(system: System, pod: str) -> dict[str, Any]:
     lines = system.kube.log_lines(pod, system.clone_container)
     donor = int(pod.rsplit("-", 1)[1]) - 1
     for _, text in lines:
-        if match := re.search(r"from ordinal (\d+)", text):
+        if match := re.search(r"(?:from|copy of) ordinal (\d+)", text):  # chosen at clone time
             donor = int(match.group(1))
     timing["donor"] = f"mysql-{donor}"
     start = end = None

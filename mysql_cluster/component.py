@@ -69,7 +69,6 @@ class MySQLCluster(pulumi.ComponentResource):
             name,
             namespace,
             primary_serves_reads=args.primary_serves_reads,
-            clone_port=flavor.serves_clone_port,
             opts=child,
         )
         rbac = policies.create_rbac(name, namespace, args.replicas, child)
@@ -78,11 +77,7 @@ class MySQLCluster(pulumi.ComponentResource):
         # port serves full backups and must never be open, not even for the first minute).
         guards: list[pulumi.Resource] = [rbac.role, rbac.binding, state]
         if args.network_policy.enabled:
-            guards.append(
-                policies.create_network_policy(
-                    name, namespace, args.network_policy, child, clone_port=flavor.serves_clone_port
-                )
-            )
+            guards.append(policies.create_network_policy(name, namespace, args.network_policy, child))
         sts = statefulset.create_statefulset(
             name,
             args,

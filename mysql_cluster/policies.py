@@ -111,14 +111,13 @@ def create_network_policy(
     namespace: pulumi.Input[str],
     policy: NetworkPolicyArgs,
     opts: pulumi.ResourceOptions,
-    *,
-    clone_port: bool = True,
 ) -> k8s.networking.v1.NetworkPolicy:
-    """Ingress to the cluster's pods: clone port (when the flavor has one) from its own pods only; database
-    port per `policy`, and always from its own pods (replication, and the CLONE plugin's clones).
+    """Ingress to the cluster's pods: clone port from its own pods only; database port per `policy`, and
+    always from its own pods (replication, and the CLONE plugin's clones).
 
-    The clone port streams a full physical backup to a peer that proves the cluster's clone credential
-    (scripts/transport.sh); the policy adds a second wall where the CNI enforces it. Egress is not restricted
+    The clone port streams a full physical backup (with the CLONE plugin: the donor's word that it is fit) to
+    a peer that proves the cluster's clone credential (scripts/transport.sh); the policy adds a second wall
+    where the CNI enforces it. Egress is not restricted
     (the policy lists only `Ingress`). Probes are exec probes, so the kubelet needs no network rule.
     """
     own_pods = k8s.networking.v1.NetworkPolicyPeerArgs(
@@ -155,7 +154,7 @@ def create_network_policy(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=names.selector_labels(cluster)),
             policy_types=["Ingress"],
             ingress=[
-                *(clone_rules if clone_port else []),
+                *clone_rules,
                 k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                     ports=[
                         k8s.networking.v1.NetworkPolicyPortArgs(port=names.PORT_NAME_MYSQL, protocol="TCP")

@@ -26,11 +26,9 @@ def create_services(
     namespace: pulumi.Input[str],
     *,
     primary_serves_reads: bool,
-    clone_port: bool,
     opts: pulumi.ResourceOptions,
 ) -> Services:
-    """Declare the headless, write and read Services of `cluster`. `clone_port`: the sidecars serve backups
-    on the clone port (flavors seeded by a streamed backup; the CLONE plugin uses the database port)."""
+    """Declare the headless, write and read Services of `cluster`."""
 
     def service(name: str, spec: k8s.core.v1.ServiceSpecArgs) -> k8s.core.v1.Service:
         metadata = k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=names.labels(cluster))
@@ -48,7 +46,7 @@ def create_services(
             cluster_ip="None",
             publish_not_ready_addresses=True,
             selector=selector,
-            ports=[mysql_port, *([_port(names.PORT_NAME_CLONE, names.CLONE_PORT)] if clone_port else [])],
+            ports=[mysql_port, _port(names.PORT_NAME_CLONE, names.CLONE_PORT)],
         ),
     )
 

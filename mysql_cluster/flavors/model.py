@@ -169,12 +169,6 @@ class Flavor:
     replica_cnf: str
     """Server options of replicas only."""
 
-    @property
-    def serves_clone_port(self) -> bool:
-        """Whether the sidecars serve backups on the clone port (a streamed backup); with the CLONE plugin
-        the donor's server serves the clone on the database port, and no pod listens on the clone port."""
-        return self.seeding == "backup-stream"
-
 
 def init_accounts(
     *,

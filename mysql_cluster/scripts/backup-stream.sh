@@ -1,26 +1,25 @@
 #!/usr/bin/env bash
-# Run by the sidecar's socat for each connection to $CLONE_PORT, with stdout connected to the peer: streams
-# a consistent physical backup of the local server (xbstream format; on a replica with its replication
-# position, --slave-info), then, only if the backup tool succeeded, a second tiny stream holding the
-# completion marker file. A receiver that does not find the marker rejects the clone (clone.sh).
+# Run by the sidecar's socat for each connection to $CLONE_PORT (transport.sh), with stdout connected to the
+# peer: streams a consistent physical backup of the local server (xbstream format; on a replica with its
+# replication position, --slave-info), then, only if the backup tool succeeded, a second tiny stream holding
+# the completion marker file. A receiver that does not find the marker rejects the clone (clone.sh).
 # Concurrent connections each run their own backup.
+#   bash backup-stream.sh check: whether this pod may be cloned now, asked before a backup slot is taken:
+#     status 0 and the size of a copy in KiB on stdout (the datadir without binary, relay and redo logs), or
+#     status 1 and the reason. A donor is ready by its own readiness probe (probe.sh: on a replica read-only,
+#     applier running, data no older than MAX_LAG_SECONDS; while its primary is away, not required) and, on
+#     a replica, a faithful copy (donor_unfit).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-require_env CLUSTER_CONFIG_DIR SERVER_CONF_DIR RUN_DIR BACKUP_USER MYSQL_BACKUP_PASSWORD
+mode=${1:-stream}
+[[ $mode == stream || $mode == check ]] || die "usage: backup-stream.sh [check]"
+require_env CLUSTER_CONFIG_DIR SERVER_CONF_DIR RUN_DIR
 parse_ordinal
 load_flavor
 
 peer="${SOCAT_PEERADDR:-unknown}:${SOCAT_PEERPORT:-?}"
-work=$(mktemp -d "$RUN_DIR/backup.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
-# The backup tool reads the server's own options (datadir, InnoDB layout) and the backup user's credentials.
-options=$(client_option_file backup "$BACKUP_USER" "$MYSQL_BACKUP_PASSWORD" "$(server_socket)" \
-  "$SERVER_CONF_DIR/my.cnf")
-args=(--defaults-file="$options" --backup --stream=xbstream --target-dir="$work/target")
-((ORDINAL > 0)) && args+=("$BACKUP_REPLICA_INFO_OPTION")
 
 donor_unfit() { # prints why this replica must not be cloned (status 1: it may be)
   local status errno sql own
@@ -45,7 +44,53 @@ donor_unfit() { # prints why this replica must not be cloned (status 1: it may b
   fi
 }
 
-# A replica serves a clone only while it is a faithful copy of the primary's history.
+copy_size_kib() { # what a copy of the datadir needs, about: its files without binary, relay and redo logs
+  local size
+  size=$(du -sk --exclude='*-bin.[0-9]*' --exclude='binlog.[0-9]*' --exclude='ib_logfile*' \
+    --exclude='#innodb_redo' "$DATA_ROOT/data" 2>/dev/null | cut -f1) || true
+  printf '%s' "${size:-}"
+}
+
+primary_away() { # this replica's receiver is not connected to the primary (status 0)
+  local status io
+  status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS" 2>/dev/null) || return 1
+  io=$(field "$status" "$IO_RUNNING_COLUMN") || return 1
+  [[ $io != Yes ]]
+}
+
+if [[ $mode == check ]]; then
+  # Ready: the very probe the kubelet runs (read-only, applier running, data fresh), as root@localhost.
+  # While the primary is away a replica's data ages past MAX_LAG_SECONDS and it turns not ready; then the
+  # faithful-copy checks alone decide (below): re-seeding a lost primary needs exactly such a donor, and a
+  # new replica could not replicate meanwhile anyway.
+  [[ $ORDINAL == 0 ]] || options=$(root_option_file)
+  if ! answer=$(bash "$CLUSTER_CONFIG_DIR/probe.sh" readiness 2>&1) && { ((ORDINAL == 0)) || ! primary_away; }; then
+    printf 'it is not ready (%s)\n' "$(one_line "${answer#not ready: }")"
+    exit 1
+  fi
+  if ((ORDINAL > 0)); then
+    if reason=$(donor_unfit); then
+      printf '%s\n' "$reason"
+      exit 1
+    fi
+  fi
+  require_env DATA_ROOT
+  printf '%s\n' "$(copy_size_kib)"
+  exit 0
+fi
+
+require_env BACKUP_USER MYSQL_BACKUP_PASSWORD
+work=$(mktemp -d "$RUN_DIR/backup.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# The backup tool reads the server's own options (datadir, InnoDB layout) and the backup user's credentials.
+options=$(client_option_file backup "$BACKUP_USER" "$MYSQL_BACKUP_PASSWORD" "$(server_socket)" \
+  "$SERVER_CONF_DIR/my.cnf")
+args=(--defaults-file="$options" --backup --stream=xbstream --target-dir="$work/target")
+((ORDINAL > 0)) && args+=("$BACKUP_REPLICA_INFO_OPTION")
+
+# A replica serves a clone only while it is a faithful copy of the primary's history (checked again here:
+# its state may have changed since the check that preceded the slot).
 if ((ORDINAL > 0)) && reason=$(donor_unfit); then
   log "refusing to serve a backup to $peer: $reason"
   exit 1

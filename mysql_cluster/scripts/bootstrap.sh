@@ -7,7 +7,7 @@
 #   - Initialised on another claim (the primary's volume was lost or replaced): NEVER initialise. Wait for the
 #     replicas that have a claim (PEER_WAIT_TIMEOUT, default 300 s, for all of them to answer), then re-seed
 #     from the most advanced one by GTID set; with none answering, fail (the pod retries) with the way out.
-# A re-seed sets `donor` and `peer` for clone.sh's clone loop; the clone's GTID position then makes the new
+# A re-seed sets `donor` (CLONE_FIXED_DONOR for the clone loop); the clone's GTID position then makes the new
 # primary's binary log continue where the donor's history ends (server.sh). With the CLONE plugin (MySQL 9.7)
 # clone.sh hands over to clone-plugin.sh: the GTID state arrives with the clone, and the primary's sidecar
 # removes the donor's replication source.
@@ -35,13 +35,7 @@ read_facts() { # sets marker, claim, peers from the file label-pod.sh wrote
   [[ -n $claim ]] || die "bootstrap: $file names no claim"
 }
 
-peer_gtid() { # <ordinal>: prints that replica's executed GTID set; status 1 when it does not answer
-  local ordinal=$1 options
-  options=$(tcp_option_file "peer-$ordinal" "$REPLICATION_USER" "$MYSQL_REPLICATION_PASSWORD" \
-    "$(pod_host "$ordinal")" "$(peer_mysql_port "$ordinal")")
-  run_sql "$options" <<<"SELECT @@GLOBAL.$GTID_EXECUTED_VARIABLE;" 2>/dev/null | tr -d '[:space:]'
-  return "${PIPESTATUS[0]}"
-}
+# peer_gtid <ordinal> (a pod's executed GTID set): donor.sh, sourced by clone.sh before this file.
 
 gtid_contains() { # <ordinal of a> <set a> <set b>: status 0 when set a contains set b
   local a=$2 b=$3 item domain seq other found
@@ -127,11 +121,6 @@ bootstrap_primary() { # decides; on a re-seed sets donor and peer for the clone 
     fi
   fi
   decide reseed "from replica $best"
-  # shellcheck disable=SC2034 # donor, peer_host, peer_port and peer drive clone.sh's clone loop
-  donor=$best peer_host=$(pod_host "$best") peer_port=$(peer_clone_port "$best")
-  if [[ ${SEEDING:-} == clone-plugin ]]; then # the donor's server clones itself, over its own port
-    peer_port=$(peer_mysql_port "$best")
-  fi
-  # shellcheck disable=SC2034
-  peer="$peer_host:$peer_port"
+  # shellcheck disable=SC2034 # clone.sh hands it on as CLONE_FIXED_DONOR (clone.sh, or clone-plugin.sh)
+  donor=$best
 }

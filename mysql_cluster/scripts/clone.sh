@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # Init container `clone` (backup image). On a replica (ordinal > 0) without $DATA_ROOT/data: streams a
-# physical backup from the sidecar of ordinal N-1 into $DATA_ROOT/.clone-tmp (on the primary without data,
-# bootstrap.sh decides: initialise on the cluster's first start, else re-seed from the most advanced
-# replica through the same clone), and accepts it only when
+# physical backup from a donor chosen when it clones (donor.sh: the primary, or a ready replica, the most
+# advanced first; a busy or unfit donor is passed over at once) into $DATA_ROOT/.clone-tmp (on the primary
+# without data, bootstrap.sh decides: initialise on the cluster's first start, else re-seed from the most
+# advanced replica through the same clone), and accepts it only when
 #   - the transport and the extraction both succeeded (pipefail: an empty, refused or cut stream fails),
 #   - the stream ends with the donor's completion marker (appended only after its backup tool succeeded),
 #   - the backup's checkpoints, info and position files are present,
 #   - the backup prepares successfully;
 # then removes auto.cnf (each clone gets its own server_uuid), records the clone's GTID position next to
 # data/ (written atomically; the sidecar applies and consumes it) and renames .clone-tmp to data/.
-# A failed attempt is logged with its reason and retried; a leftover .clone-tmp is discarded and redone.
+# A failed attempt is logged with its reason and retried (donor.sh: at once with another donor when none was
+# started, with exponential backoff after a backup that failed); a full volume here is named as this pod's,
+# not the donor's; a leftover .clone-tmp is discarded and redone.
 #
-# Optional environment: PEER_CLONE_PORT (default CLONE_PORT), CLONE_RETRIES (30), CLONE_RETRY_DELAY (10 s),
-# CLONE_IDLE_TIMEOUT (1800 s without a byte from the donor ends the attempt). Flavors seeded by the CLONE
-# plugin (SEEDING=clone-plugin) hand over to clone-plugin.sh once the donor is chosen (PEER_MYSQL_PORT,
-# default MYSQL_PORT: the donor's server port).
+# Optional environment: see donor.sh (CLONE_DONORS, CLONE_RETRIES, CLONE_RETRY_DELAY, CLONE_RETRY_MAX_DELAY,
+# CLONE_POLL_INTERVAL, CLONE_WAIT_TIMEOUT); CLONE_IDLE_TIMEOUT (1800 s without a byte from the donor ends the
+# attempt). Flavors seeded by the CLONE plugin (SEEDING=clone-plugin) hand over to clone-plugin.sh, which
+# chooses donors the same way.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=transport.sh
 source "$(dirname "${BASH_SOURCE[0]}")/transport.sh"
+# shellcheck source-path=SCRIPTDIR source=donor.sh
+source "$(dirname "${BASH_SOURCE[0]}")/donor.sh"
 
 require_env CLUSTER_CONFIG_DIR DATA_ROOT RUN_DIR CLONE_PORT MYSQL_BACKUP_PASSWORD
 parse_ordinal
@@ -35,47 +40,45 @@ if [[ -d $data ]]; then
   exit 0
 fi
 
-retries=${CLONE_RETRIES:-30}
-delay=${CLONE_RETRY_DELAY:-10}
 idle_timeout=${CLONE_IDLE_TIMEOUT:-1800}
-for name in retries delay idle_timeout; do require_number "$name"; done
+require_number idle_timeout
+donor=
 if ((ORDINAL == 0)); then
   # The primary without data: initialise (first start only) or re-seed from a replica (bootstrap.sh).
   # shellcheck source-path=SCRIPTDIR source=bootstrap.sh
   source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
   bootstrap_primary
-  if [[ ${SEEDING:-} == clone-plugin ]]; then # MySQL 9.7: re-seeded by the donor's server, over its port
-    exec bash "$(dirname "${BASH_SOURCE[0]}")/clone-plugin.sh" "$peer_host" "$peer_port"
-  fi
-else
-  donor=$((ORDINAL - 1))
-  peer_host=$(pod_host "$donor")
-  peer_port=${PEER_CLONE_PORT:-$CLONE_PORT}
-  require_number peer_port
-  peer="$peer_host:$peer_port"
-  if [[ ${SEEDING:-} == clone-plugin ]]; then # MySQL 9.7: the donor's server clones itself, over its own port
-    exec bash "$(dirname "${BASH_SOURCE[0]}")/clone-plugin.sh" "$peer_host" "${PEER_MYSQL_PORT:-${MYSQL_PORT:-}}"
-  fi
+  export CLONE_FIXED_DONOR=$donor # the re-seed's one donor, for this script or clone-plugin.sh
 fi
+if [[ ${SEEDING:-} == clone-plugin ]]; then # MySQL 9.7: the donor's server clones itself, over its own port
+  exec bash "$(dirname "${BASH_SOURCE[0]}")/clone-plugin.sh"
+fi
+require_env REPLICATION_USER MYSQL_REPLICATION_PASSWORD # donor.sh ranks the replicas by their GTID sets
 
 reason= # why the last attempt failed, for the log line
 gtid=   # the GTID position of the accepted backup
 
-stream_backup() { # donor -> $work; sets reason on failure
+stream_backup() { # donor -> $work; status 1: no backup was started, 2: one was and failed; sets reason
   local transport_log=$RUN_DIR/clone-transport.log extract_log=$RUN_DIR/clone-extract.log
   local -a status
   # transport.sh: mutual TLS with the backup password's credential; on failure its last line is the reason.
-  if CLONE_IDLE_TIMEOUT=$idle_timeout transport_fetch "$peer_host" "$peer_port" 2>"$transport_log" |
-    "$STREAM_BIN" -x -C "$work" 2>"$extract_log"; then
+  # Given this volume, it refuses a backup the donor announces as larger than the space left here.
+  if CLONE_IDLE_TIMEOUT=$idle_timeout transport_fetch "$peer_host" "$peer_port" "$DATA_ROOT" \
+    2>"$transport_log" | "$STREAM_BIN" -x -C "$work" 2>"$extract_log"; then
     return 0
   fi
   status=("${PIPESTATUS[@]}")
+  if mentions_full_disk "$extract_log"; then # the cause is here, whatever the transport saw after it
+    rm -rf "$work"
+    reason=$(volume_full_reason "$(transport_announced_kib)")
+    return 2
+  fi
   if ((status[0] != 0)); then
     reason=$(tail -n 1 "$transport_log")
-  else
-    reason="sent a truncated or corrupt stream ($STREAM_BIN: $(tail -n 1 "$extract_log"))"
+    return "${status[0]}"
   fi
-  return 1
+  reason="sent a truncated or corrupt stream ($STREAM_BIN: $(tail -n 1 "$extract_log"))"
+  return 2
 }
 
 require_backup_file() { # <file> <what>: the file exists and is not empty in $work
@@ -151,7 +154,12 @@ prepare_backup() {
   if ! "$BACKUP_BIN" --no-defaults --prepare --target-dir="$work" >"$prepare_log" 2>&1; then
     log "$BACKUP_BIN --prepare failed; its last lines:"
     tail -n 20 "$prepare_log" >&2
-    reason="sent a backup that does not prepare"
+    if mentions_full_disk "$prepare_log"; then
+      rm -rf "$work"
+      reason=$(volume_full_reason "$(transport_announced_kib)")
+    else
+      reason="sent a backup that does not prepare"
+    fi
     return 1
   fi
   if ! grep -q "^backup_type = $BACKUP_PREPARED_TYPE\$" "$work/$BACKUP_CHECKPOINTS_FILE"; then
@@ -160,26 +168,26 @@ prepare_backup() {
   fi
 }
 
-clone_once() {
-  stream_backup && check_backup && record_gtid && prepare_backup
+clone_from() { # <ordinal>: one attempt (status as donor.sh's clone_from_donors expects)
+  donor=$1 peer_host=$(pod_host "$1") peer_port=$(peer_clone_port "$1")
+  require_number peer_port
+  peer="$peer_host:$peer_port"
+  rm -rf "$work"
+  mkdir -m 0750 "$work"
+  local rc=0
+  stream_backup || rc=$?
+  ((rc == 0)) || return "$rc"
+  check_backup && record_gtid && prepare_backup && return 0
+  return 2 # a backup arrived and is unusable: the donor worked for it, back off
 }
 
 if [[ -e $work ]]; then
   log "discarding $work left by an interrupted clone; cloning again"
 fi
-log "cloning $POD_NAME from ordinal $donor ($peer) with $BACKUP_BIN"
-for ((attempt = 1; ; attempt++)); do
-  rm -rf "$work"
-  mkdir -m 0750 "$work"
-  if clone_once; then
-    break
-  fi
-  if ((attempt >= retries)); then
-    die "peer $peer $reason; giving up after $attempt attempts (the pod restarts and tries again)"
-  fi
-  log "peer $peer $reason, retry $attempt/$retries in ${delay}s"
-  sleep "$delay"
-done
+log "cloning $POD_NAME from ${CLONE_FIXED_DONOR:+ordinal }${CLONE_FIXED_DONOR:-the first ready donor} with $BACKUP_BIN"
+transport_recipient_credentials || log "could not make the clone credential yet; each attempt tries again"
+clone_from_donors clone_from
+donor=$CLONED_FROM
 
 rm -f "$work/auto.cnf" "$work/$STREAM_COMPLETE_MARKER"
 # The position file is written before data/ appears: a crash in between leaves no data/, so the clone is
@@ -191,4 +199,4 @@ sync
 mv "$work" "$data"
 sync "$DATA_ROOT"
 rm -f "$RUN_DIR"/clone-*.log
-log "complete after $attempt attempt(s): $data is a prepared copy of ordinal $donor at GTID position '$gtid'"
+log "complete after $CLONE_ATTEMPTS attempt(s): $data is a prepared copy of ordinal $donor ($peer) at GTID position '$gtid'"

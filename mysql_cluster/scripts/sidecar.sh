@@ -280,8 +280,6 @@ configure_until_done() { # retries: the server may restart or refuse while it st
 listener_digest= # the digest of the backup password the listener's credential derives from
 
 start_listener() {
-  # Flavors seeded by the CLONE plugin: the donor's server serves clones on its own port; nothing to serve.
-  [[ ${SEEDING:-} == clone-plugin ]] && return 0
   listener_digest=$(password_digest "$MYSQL_BACKUP_PASSWORD")
   if ! transport_listen "$CLONE_PORT"; then
     listener_pid=
@@ -348,8 +346,9 @@ reclone_stale_replica() { # <error>: a replica that cannot catch up is cloned ag
   # container, restarted by the kubelet, finds no data/ and clones before it starts (server.sh).
   local data=$DATA_ROOT/data stale=$DATA_ROOT/.stale-data
   log "replication: STALE DATA: the primary cannot serve this replica's position (error $SOURCE_PURGED_ERRNO: $1). Cloning" \
-    "it again from ordinal $((ORDINAL - 1)): $data moves to $stale (the previous one there is removed; remove" \
-    "this one once you no longer need it), the server stops and its container clones when it restarts"
+    "it again (from the first donor that serves it: the primary, then ready replicas): $data moves to" \
+    "$stale (the previous one there is removed; remove this one once you no longer need it), the server" \
+    "stops and its container clones when it restarts"
   [[ -d $data ]] || return 0
   rm -rf "$stale"
   mv "$data" "$stale"
@@ -387,7 +386,7 @@ monitor_once() {
     log "the backup password changed; serving backups with its new credential"
     stop_listener
   fi
-  if [[ ${SEEDING:-} != clone-plugin ]] && { [[ -z $listener_pid ]] || ! kill -0 "$listener_pid" 2>/dev/null; }; then
+  if [[ -z $listener_pid ]] || ! kill -0 "$listener_pid" 2>/dev/null; then
     log "the backup listener is not running; starting it again"
     start_listener
   fi

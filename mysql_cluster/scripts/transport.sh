@@ -12,9 +12,13 @@
 # Secrets never reach a command line: the password goes to sha256sum and openssl on stdin, the key bytes
 # through bash's printf builtin into openssl's stdin, the files are private (umask 077) in $RUN_DIR.
 #
-# After the handshake the donor writes one line, then (only with OK) the backup stream:
-#   MYSQL-CLUSTER-CLONE/1 OK <donor pod>
-#   MYSQL-CLUSTER-CLONE/1 BUSY <reason>      at most CLONE_MAX_BACKUPS (default 2) backups run at once
+# After the handshake the donor writes one line, then (only with OK, on flavors seeded by a backup stream)
+# the backup stream:
+#   MYSQL-CLUSTER-CLONE/1 OK <donor pod> size=<KiB>   the data a copy needs, about (binary and redo logs aside)
+#   MYSQL-CLUSTER-CLONE/1 UNFIT <reason>             not ready, stale, errant, applier stopped: no backup
+#   MYSQL-CLUSTER-CLONE/1 BUSY <reason>              at most CLONE_MAX_BACKUPS (default 2) backups run at once
+# With SEEDING=clone-plugin (MySQL 9.7) the connection ends after OK: the recipient asks the donor's server for
+# the clone itself, and the port only vouches, under the cluster's credential, that the donor is fit.
 # shellcheck shell=bash
 
 CLONE_TLS_NAME=mysql-cluster-clone
@@ -152,16 +156,29 @@ transport_log_refusal() { # <peer> <socat's error>
   log "refused a connection from $1: TLS handshake failed, no backup served ($2)"
 }
 
-transport_serve_connection() { # stdout: the authenticated peer; a slot, the status line, the backup
-  local limit=${CLONE_MAX_BACKUPS:-2} peer="${SOCAT_PEERADDR:-unknown}:${SOCAT_PEERPORT:-?}" slot lock
+transport_serve_connection() { # stdout: the authenticated peer; the verdict, a slot, the status line, the backup
+  local limit=${CLONE_MAX_BACKUPS:-2} peer="${SOCAT_PEERADDR:-unknown}:${SOCAT_PEERPORT:-?}" slot lock verdict
   require_number limit
   ((limit >= 1)) || die "CLONE_MAX_BACKUPS='$limit' must be at least 1"
+  # First whether this pod may be cloned at all (ready, faithful): a refusal costs no backup. On success the
+  # check prints the size of a copy.
+  if ! verdict=$(bash "$CLUSTER_CONFIG_DIR/backup-stream.sh" check); then
+    verdict=$(one_line "$verdict")
+    log "refused a backup to $peer: ${verdict:-its donor checks failed}"
+    printf '%s UNFIT %s\n' "$CLONE_PROTOCOL" "${verdict:-its donor checks failed (see its sidecar log)}"
+    return 0
+  fi
+  if [[ ${SEEDING:-} == clone-plugin ]]; then # the donor's server serves the clone, one at a time
+    log "vouched for a CLONE by $peer"
+    printf '%s OK %s size=%s\n' "$CLONE_PROTOCOL" "$POD_NAME" "$verdict"
+    return 0
+  fi
   # One lock file per slot; flock releases it when the last process holding it (the backup tool included,
   # which inherits the descriptor) exits, however it exits.
   for ((slot = 1; slot <= limit; slot++)); do
     exec {lock}>"$RUN_DIR/clone-slot-$slot.lock"
     if flock -n "$lock"; then
-      printf '%s OK %s\n' "$CLONE_PROTOCOL" "$POD_NAME"
+      printf '%s OK %s size=%s\n' "$CLONE_PROTOCOL" "$POD_NAME" "$verdict"
       exec bash "$CLUSTER_CONFIG_DIR/backup-stream.sh"
     fi
     exec {lock}>&-
@@ -172,19 +189,40 @@ transport_serve_connection() { # stdout: the authenticated peer; a slot, the sta
 
 # -------------------------------------------------------------------------------------- recipient --
 
-transport_fetch() { # <host> <port>: the donor's backup stream on stdout, after mutual authentication.
-  # Status 1 on failure, with the reason as the last line on stderr, worded to follow "peer <host>:<port> ".
+transport_greeting_file() { printf '%s/clone-greeting' "$RUN_DIR"; }
+
+transport_announced_kib() { # the size the last donor's OK announced (KiB; empty when unknown)
+  local line
+  line=$(cat "$(transport_greeting_file)" 2>/dev/null) || return 0
+  [[ $line =~ \ size=([0-9]{1,15})($|\ ) ]] && printf '%s' "${BASH_REMATCH[1]}"
+  return 0
+}
+
+transport_recipient_credentials() { # derives the credential once per process (sets TRANSPORT_CREDENTIALS_READY)
+  # The derivation costs half a second of CPU: a recipient asking donors every second must not repeat it.
+  # Call it outside a pipeline first (clone.sh, clone-plugin.sh): a pipeline's subshell would forget it.
+  [[ -n ${TRANSPORT_CREDENTIALS_READY:-} ]] && return 0
+  transport_credentials || return 1
+  TRANSPORT_CREDENTIALS_READY=1
+}
+
+transport_fetch() { # <host> <port> [<volume>]: the donor's backup stream on stdout, after mutual authentication.
+  # Status 1 when no backup was started (refused, busy, unfit, unreachable: asking another donor costs
+  # nothing), 2 when the donor started one and it failed or this pod refused it (its volume cannot hold the
+  # size announced); the reason is the last line on stderr, worded to follow "donor <n> (<host>) ".
   # Optional environment: CLONE_IDLE_TIMEOUT (1800 s without a byte from the donor ends the transfer).
-  local host=$1 port=$2 idle=${CLONE_IDLE_TIMEOUT:-1800} errors detail
+  local host=$1 port=$2 volume=${3:-} idle=${CLONE_IDLE_TIMEOUT:-1800} errors detail greeting
   local -a status
   require_number idle
-  if ! transport_credentials; then
-    printf 'was not tried (this pod could not make its clone credential)\n' >&2
+  greeting=$(transport_greeting_file)
+  rm -f "$greeting"
+  if ! transport_recipient_credentials; then
+    printf 'was not asked (this pod could not make its clone credential)\n' >&2
     return 1
   fi
   errors=$(mktemp "$RUN_DIR/clone-transport-errors.XXXXXX")
   socat -u -T "$idle" "OPENSSL:$host:$port,connect-timeout=10,$(transport_tls_options)" STDOUT \
-    2>"$errors" | transport_receive
+    2>"$errors" | TRANSPORT_VOLUME=$volume transport_receive "$greeting"
   status=("${PIPESTATUS[@]}")
   detail=$(tail -n 1 "$errors")
   detail=${detail#*socat\[*\] [EFW] }
@@ -192,9 +230,14 @@ transport_fetch() { # <host> <port>: the donor's backup stream on stdout, after 
   if ((status[1] == 0 && status[0] == 0)); then
     return 0
   elif ((status[1] == 3)); then
-    return 1 # transport_receive gave the reason
+    return 1 # transport_receive gave the reason: no backup started
+  elif ((status[1] == 4)); then
+    return 2 # transport_receive gave the reason: a backup started, this pod cannot hold it
+  elif [[ -f $greeting ]]; then
+    printf 'broke off the backup stream (%s)\n' "$(one_line "${detail:-the connection ended early}")" >&2
+    return 2
   elif [[ $detail == *'Connection refused'* ]]; then
-    printf 'refused\n' >&2
+    printf 'refused the connection (nothing listens on %s: not started yet?)\n' "$port" >&2
   elif [[ $detail == *'certificate verify failed'* || $detail == *'no peer certificate'* ]]; then
     # socat 1.7 says the former, socat 1.8 (Debian trixie and later) the latter.
     printf 'failed authentication: its certificate is not the cluster'\''s (%s)\n' \
@@ -203,18 +246,36 @@ transport_fetch() { # <host> <port>: the donor's backup stream on stdout, after 
     printf 'closed the connection without a greeting (%s)\n' \
       "did it refuse our credential? Its sidecar log says why" >&2
   else
-    printf 'unreachable (%s)\n' "$(one_line "$detail")" >&2
+    printf 'is unreachable (%s)\n' "$(one_line "$detail")" >&2
   fi
   return 1
 }
 
-transport_receive() { # stdin: the connection; the status line, then the stream on stdout (status 3: refused)
-  local line
+transport_receive() { # <greeting file>; stdin: the connection; the status line, then the stream on stdout
+  # Status 3: refused, no backup started; 4: this pod's volume (TRANSPORT_VOLUME) cannot hold the backup.
+  local line size free
   IFS= read -r -n 200 line || [[ -n $line ]] || return 2
   case $line in
-    "$CLONE_PROTOCOL OK "*) cat ;;
+    "$CLONE_PROTOCOL OK "*)
+      printf '%s\n' "$line" >"$1"
+      size=$(transport_announced_kib)
+      if [[ -n $size && -n ${TRANSPORT_VOLUME:-} ]]; then
+        free=$(df -Pk "$TRANSPORT_VOLUME" 2>/dev/null | awk 'NR == 2 { print $4 }')
+        if [[ $free =~ ^[0-9]+$ ]] && ((free < size)); then
+          printf 'offered a backup of about %d MiB: this pod'\''s volume is full (%d MiB free on %s); give %s\n' \
+            $((size / 1024)) $((free / 1024)) "$TRANSPORT_VOLUME" \
+            "the pod a larger volume (storageSize); the donor is not at fault" >&2
+          return 4
+        fi
+      fi
+      cat
+      ;;
     "$CLONE_PROTOCOL BUSY "*)
       printf 'is busy (%s)\n' "$(one_line "${line#"$CLONE_PROTOCOL BUSY "}")" >&2
+      return 3
+      ;;
+    "$CLONE_PROTOCOL UNFIT "*)
+      printf 'refuses to be cloned: %s\n' "$(one_line "${line#"$CLONE_PROTOCOL UNFIT "}")" >&2
       return 3
       ;;
     *)
@@ -231,6 +292,7 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   # shellcheck source-path=SCRIPTDIR source=lib.sh
   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
   require_env CLUSTER_CONFIG_DIR RUN_DIR POD_NAME
+  load_flavor
   [[ ${1:-} == serve-connection ]] || die "usage: bash transport.sh serve-connection (run by the listener)"
   transport_serve_connection
 fi

@@ -19,8 +19,6 @@ import time
 import pymysql
 import pytest
 
-from mysql_cluster.flavors import get_flavor
-
 from .checks import (
     Report,
     assert_healthy,
@@ -32,7 +30,7 @@ from .checks import (
     resource_types,
     wait_for,
 )
-from .harness import CLIENT, CLUSTER_NAME, FLAVOR_NAME, FLAVOR_VERSION, LOCAL_IMAGE, Kube, Stack
+from .harness import CLIENT, CLUSTER_NAME, LOCAL_IMAGE, Kube, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -191,13 +189,6 @@ def test_clone_port_serves_no_stranger(kube: Kube, report: Report) -> None:
     HTTP request and TLS without the cluster's credential get no backup byte, and the donor logs each."""
     donor = f"{CLUSTER_NAME}-0"
     ip = pod_ips(kube)[donor]
-    if not get_flavor(FLAVOR_NAME, FLAVOR_VERSION).serves_clone_port:
-        # Seeded by the CLONE plugin: the donor's server clones over its own port, to its backup account
-        # (TLS, password); no pod listens on the clone port at all.
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection((ip, CLONE_PORT), timeout=30).close()
-        report(f"clone port of {donor}: connection refused (the CLONE plugin clones over the server's port)")
-        return
     attempts = {"plain TCP": b"", "HTTP": b"GET / HTTP/1.0\r\n\r\n", "TLS without a certificate": None}
     ports = {}
     for kind, payload in attempts.items():

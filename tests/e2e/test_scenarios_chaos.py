@@ -89,7 +89,7 @@ def streaming_donor(kube: Kube, password: str) -> tuple[str, str] | None:
     """(pod, container) serving a clone right now, or None: on a streamed-backup flavor the pod of this
     namespace running the backup tool (seen from the node), with the CLONE plugin the server that has the
     backup account connected (its processlist)."""
-    if get_flavor(FLAVOR_NAME, FLAVOR_VERSION).serves_clone_port:
+    if get_flavor(FLAVOR_NAME, FLAVOR_VERSION).seeding == "backup-stream":
         tool = get_flavor(FLAVOR_NAME, FLAVOR_VERSION).backup_binary
         for proc in Path("/proc").iterdir():
             try:

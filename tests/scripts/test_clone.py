@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import ssl
 import subprocess
 import threading
 import time
@@ -20,62 +18,13 @@ import pytest
 
 from mysql_cluster.flavors import Flavor, get_flavor
 from tests.scripts.conftest import MARIADB_FLAVORS, flavor_id
-from tests.support.clone_port import PROTOCOL, client_context, make_credential, server_context, tls_exchange
+from tests.support.clone_port import PROTOCOL, FakeDonor, client_context, make_credential, tls_exchange
 from tests.support.pods import Cluster, Pod, free_port, wait_until
 
 pytestmark = pytest.mark.scripts
 
 MARKER = b"mysql-cluster-stream-complete"  # lib.sh STREAM_COMPLETE_MARKER
 CHUNK_MAGIC = b"XBSTCK01"
-
-
-class FakeDonor:
-    """Listens on a free loopback port and speaks the clone transport with the credential `pem` (mutual TLS,
-    then the OK status line); the n-th authenticated connection gets `answers[n]` (then the last one again).
-
-    An answer is bytes to send before closing, optionally followed by a pause (seconds) with the
-    connection held open: (payload, hang).
-    """
-
-    def __init__(self, answers: list[tuple[bytes, float]], pem: Path) -> None:
-        self.answers = answers
-        self.connections = 0
-        self.port = free_port()
-        self._context = server_context(pem)
-        self._server = socket.create_server(("127.0.0.1", self.port))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def __enter__(self) -> FakeDonor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._server.close()
-        self._thread.join(5)
-
-    def _serve(self) -> None:
-        self._server.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except (TimeoutError, OSError):
-                continue
-            conn.settimeout(10)
-            try:
-                tls = self._context.wrap_socket(conn, server_side=True)
-            except (OSError, ssl.SSLError):
-                conn.close()
-                continue  # the peer failed the handshake
-            payload, hang = self.answers[min(self.connections, len(self.answers) - 1)]
-            self.connections += 1
-            with tls:
-                try:
-                    tls.sendall(PROTOCOL + b" OK fake-donor\n" + payload)
-                    self._stop.wait(hang)
-                except OSError:
-                    pass
 
 
 @pytest.fixture(scope="module", params=MARIADB_FLAVORS, ids=flavor_id)
@@ -106,7 +55,7 @@ def credential(cluster: Cluster) -> Path:
 def stream(cluster: Cluster, credential: Path) -> bytes:
     """A complete backup stream of the primary, as its sidecar serves it to a cloning replica."""
     exchange, _, _ = tls_exchange(cluster.primary.clone_port, client_context(credential))
-    assert exchange.status_line == PROTOCOL + b" OK mysql-0", exchange
+    assert exchange.status_line.startswith(PROTOCOL + b" OK mysql-0 size="), exchange
     recorded = exchange.body
     assert MARKER in recorded[-200:], "the sidecar ends every complete stream with the marker"
     return recorded
@@ -125,19 +74,25 @@ def new_replica(cluster: Cluster) -> Pod:
     return pod
 
 
-def clone(pod: Pod, port: int, retries: int = 6) -> subprocess.CompletedProcess[str]:
-    return pod.run_script("clone.sh", env={"PEER_CLONE_PORT": str(port), "CLONE_RETRIES": str(retries),
-                                           "CLONE_RETRY_DELAY": "0"})  # fmt: skip
+def clone(pod: Pod, port: int, retries: int = 6, **env: str) -> subprocess.CompletedProcess[str]:
+    """clone.sh with the primary's clone port replaced by `port` (a fake donor), the only donor."""
+    settings = {"CLONE_DONORS": "0", "PEER_CLONE_PORT_0": str(port), "CLONE_RETRIES": str(retries),
+                "CLONE_RETRY_DELAY": "0"}  # fmt: skip
+    return pod.run_script("clone.sh", env={**settings, **env})
 
 
-def test_refused_peer_is_retried_then_fails_loudly(cluster: Cluster) -> None:
+def test_refused_peer_is_polled_then_fails_loudly(cluster: Cluster) -> None:
     pod = new_replica(cluster)
     port = free_port()  # nobody listens
-    result = clone(pod, port, retries=3)
+    started = time.monotonic()
+    result = clone(pod, port, CLONE_WAIT_TIMEOUT="3")
     assert result.returncode == 1
-    assert f"peer 127.0.0.1:{port} refused, retry 1/3 in 0s" in result.stderr
-    assert f"peer 127.0.0.1:{port} refused, retry 2/3 in 0s" in result.stderr
-    assert f"ERROR: peer 127.0.0.1:{port} refused; giving up after 3 attempts" in result.stderr
+    assert time.monotonic() - started < 30
+    # No backup was started: polled about every second (CLONE_POLL_INTERVAL), logged once, not counted.
+    refused = f"donor 0 (127.0.0.1) refused the connection (nothing listens on {port}: not started yet?)"
+    assert result.stderr.count(f"{refused}; trying the next donor") == 1
+    assert "failed backup" not in result.stderr
+    assert f"ERROR: no donor started a backup within 3s ({refused}); giving up" in result.stderr
     assert not pod.data_dir.exists()
     assert not (pod.data_root / "clone-gtid-position").exists()
 
@@ -157,10 +112,11 @@ def test_bad_streams_are_rejected_until_a_complete_one_arrives(
         result = clone(pod, donor.port)
     assert result.returncode == 0, result.stderr
     assert donor.connections == 4
-    peer = f"peer 127.0.0.1:{donor.port}"
+    peer = "donor 0 (127.0.0.1)"
     assert f"{peer} sent an empty stream" in result.stderr
     assert f"{peer} sent a truncated or corrupt stream (mbstream:" in result.stderr
     assert f"{peer} sent an incomplete stream (no completion marker" in result.stderr
+    assert "failed backup 3/6, next attempt in 0s" in result.stderr
     assert "complete after 4 attempt(s)" in result.stderr
     assert not (pod.data_dir / MARKER.decode()).exists()
     # The accepted clone is a working replica.
@@ -177,7 +133,7 @@ def test_clone_killed_mid_stream_is_discarded_and_redone(
     work = pod.data_root / ".clone-tmp"
     # A donor that sends most of the stream, then stalls: the clone is killed while it waits.
     with FakeDonor([(without_marker(stream)[:-4096], 30.0)], credential) as donor:
-        env = {**pod.env, "PEER_CLONE_PORT": str(donor.port)}
+        env = {**pod.env, "CLONE_DONORS": "0", "PEER_CLONE_PORT_0": str(donor.port)}
         with (pod.root / "logs" / "clone.log").open("a") as log:
             process = subprocess.Popen(pod.command("clone.sh"), env=env, stdout=log, stderr=log,
                                        start_new_session=True)  # fmt: skip
@@ -229,12 +185,10 @@ def test_donor_without_the_credential_is_never_trusted(
     pod = new_replica(cluster)
     impostor = make_credential(tmp_path, "not the cluster's backup password")
     with FakeDonor([(stream, 0.0)], impostor) as donor:
-        result = clone(pod, donor.port, retries=2)
+        result = clone(pod, donor.port, retries=2, CLONE_WAIT_TIMEOUT="2")
     assert result.returncode == 1
     assert donor.connections == 0, "the recipient never completed a handshake with the impostor"
-    assert f"peer 127.0.0.1:{donor.port} failed authentication: its certificate is not the cluster's" in (
-        result.stderr
-    )
+    assert "donor 0 (127.0.0.1) failed authentication: its certificate is not the cluster's" in result.stderr
     assert not pod.data_dir.exists()
 
 

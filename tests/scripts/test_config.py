@@ -95,7 +95,7 @@ def test_replica_without_data_clones_before_it_starts_a_server(cluster: Cluster)
     # Its donor (mysql-0 of this module's cluster) is not running: the clone fails, and no server starts.
     replica = cluster.pod(1)
     assert replica.run_script("init-config.sh").returncode == 0
-    result = replica.run_script("server.sh", env={"CLONE_RETRIES": "2"}, timeout=60)
+    result = replica.run_script("server.sh", env={"CLONE_WAIT_TIMEOUT": "2"}, timeout=60)
     assert result.returncode == 1
     assert "cloning it before the server starts" in result.stderr
     assert "the clone failed (the container restarts and tries again)" in result.stderr

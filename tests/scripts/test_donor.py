@@ -28,18 +28,28 @@ def test_a_replica_with_errant_transactions_refuses_to_serve_a_clone(cluster: Cl
     donor.sql("INSERT INTO app.t VALUES (42)")  # root@localhost: binary-logged under the replica's own id
     recipient = cluster.add_replica(start=False)
     assert recipient.run_script("init-config.sh").returncode == 0
-    result = recipient.run_script("clone.sh", env={"CLONE_RETRIES": "2"})
+    result = recipient.run_script("clone.sh", env={"CLONE_DONORS": "1", "CLONE_WAIT_TIMEOUT": "2"})
     assert result.returncode != 0
-    assert "sent an empty stream" in result.stderr
-    assert "refusing to serve a backup" in donor.log("sidecar")
+    assert "donor 1 (127.0.0.1) refuses to be cloned: it holds errant transactions" in result.stderr
+    assert "no donor started a backup within 2s" in result.stderr
+    assert "refused a backup to 127.0.0.1:" in donor.log("sidecar")
     assert "errant transactions" in donor.log("sidecar")
+    assert "streaming a backup" not in donor.log("sidecar"), "refused before any backup started"
     assert not recipient.data_dir.exists()
+    # With the primary among the donors, the unfit replica is passed over at once.
+    result = recipient.run_script("clone.sh", env={"CLONE_DONORS": "1 0"})
+    assert result.returncode == 0, result.stderr
+    assert "complete after 2 attempt(s)" in result.stderr
+    assert "prepared copy of ordinal 0" in result.stderr
 
 
 def test_a_faithful_replica_serves_a_clone(cluster: Cluster) -> None:
     donor = cluster.pod(1)
     cluster.primary.sql("INSERT INTO app.t VALUES (7)")
     wait_until(lambda: donor.sql("SELECT id FROM app.t") == [(7,)], 30, what="the row on the replica")
-    recipient = cluster.add_replica()
+    recipient = cluster.add_replica(start=False)
+    recipient.env["CLONE_DONORS"] = "1"
+    recipient.start()
     assert recipient.sql("SELECT id FROM app.t") == [(7,)]
-    assert "refusing" not in donor.log("sidecar")
+    assert "streaming a backup of mysql-1" in donor.log("sidecar")
+    assert "refus" not in donor.log("sidecar")

@@ -254,7 +254,9 @@ def test_rendered_files_and_env_round_trip(name: str, version: str) -> None:
 def test_every_flavor_variable_the_scripts_use_is_defined_for_every_flavor() -> None:
     contract = set(re.findall(r"^\| `([A-Z_]+)`", (SCRIPTS / "README.md").read_text(), re.MULTILINE))
     contract |= {"MYSQL_ROOT_PASSWORD", "MYSQL_REPLICATION_PASSWORD", "MYSQL_BACKUP_PASSWORD", "BACKUP_USER"}
-    libraries = (SCRIPTS / "lib.sh").read_text() + (SCRIPTS / "transport.sh").read_text()
+    # Optional settings checked with `${NAME:-}` before their plain use (donor.sh, transport.sh).
+    contract |= {"CLONE_DONORS", "CLONE_FIXED_DONOR", "TRANSPORT_VOLUME"}
+    libraries = "".join((SCRIPTS / name).read_text() for name in ("lib.sh", "transport.sh", "donor.sh"))
     defined_by_lib = set(re.findall(r"^\s*([A-Z0-9_]+)=", libraries, re.MULTILINE))
     # Variables the scripts use without a default (`${NAME:-...}` marks optional environment).
     scripts = "\n".join(path.read_text() for path in SCRIPTS.glob("*.sh"))

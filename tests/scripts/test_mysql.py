@@ -16,7 +16,7 @@ import pymysql
 import pytest
 
 from mysql_cluster.flavors import get_flavor
-from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Pod, listening, wait_until
+from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
 
@@ -89,8 +89,8 @@ def test_every_account_works_with_its_password(cluster: Cluster) -> None:
 def test_first_replica_cloned_the_primary_with_the_clone_plugin(cluster: Cluster) -> None:
     replica = cluster.pod(1)
     clone_log = replica.log("clone")
-    assert f"cloning mysql-1 from 127.0.0.1:{cluster.primary.port} with the CLONE plugin" in clone_log
-    assert "complete after 1 attempt(s)" in clone_log
+    assert "cloning mysql-1 from the first ready donor with the CLONE plugin" in clone_log
+    assert f"complete after 1 attempt(s): {replica.data_dir} is a clone of ordinal 0 (127.0.0.1:" in clone_log
     for leftover in (".clone-tmp", "clone-gtid-position"):  # the GTID state came with the data
         assert not (replica.data_root / leftover).exists()
 
@@ -112,13 +112,6 @@ def test_identities_are_unique(cluster: Cluster) -> None:
     rows = [pod.sql("SELECT @@server_id, @@server_uuid")[0] for pod in cluster.pods]
     assert [row[0] for row in rows] == [100, 101]
     assert rows[0][1] != rows[1][1], "the clone generated its own server_uuid (auto.cnf is not cloned)"
-
-
-def test_no_pod_listens_on_the_clone_port(cluster: Cluster) -> None:
-    """The donor's server serves clones on its own port (the backup account, TLS): the sidecars serve none."""
-    for pod in cluster.pods:
-        assert not listening(pod.clone_port), pod.name
-        assert "serving backups" not in pod.log("sidecar")
 
 
 def test_replica_is_super_read_only_and_ready(cluster: Cluster) -> None:
@@ -161,10 +154,10 @@ def test_clone_plugin_seeds_a_replica_from_a_replica(cluster: Cluster) -> None:
     primary, donor = cluster.primary, cluster.pod(1)
     wait_until(lambda: ids(donor) == ids(primary), 30, what="the donor to have caught up")
     pod = cluster.add_replica(start=False)
-    pod.init()  # init-config, then clone.sh: mysql-2 clones its predecessor mysql-1
-    assert f"complete after 1 attempt(s): {pod.data_dir} is a clone of 127.0.0.1:{donor.port}" in pod.log(
-        "clone"
-    )
+    pod.env["CLONE_DONORS"] = "1"  # by default the primary is asked first
+    pod.init()  # init-config, then clone.sh: mysql-2 clones mysql-1
+    cloned = f"complete after 1 attempt(s): {pod.data_dir} is a clone of ordinal 1 (127.0.0.1:{donor.port})"
+    assert cloned in pod.log("clone")
     assert not (pod.data_root / ".clone-tmp").exists()
     primary.sql("INSERT INTO app.t VALUES (5)")  # after the clone: arrives by replication, exactly once
     pod.start(init=False, timeout=90)
@@ -184,28 +177,58 @@ def test_clone_plugin_seeds_a_replica_from_a_replica(cluster: Cluster) -> None:
 
 
 def test_clone_plugin_failures_are_retried_then_fail_loudly_without_a_secret(cluster: Cluster) -> None:
+    primary = cluster.primary
     pod = cluster.replace_pod(2)  # an empty volume again
     assert pod.run_script("init-config.sh").returncode == 0
     wrong = "Wrong-backup-pw END-WRONG"
-    result = pod.run_script(
-        "clone.sh", env={"MYSQL_BACKUP_PASSWORD": wrong, "CLONE_RETRIES": "2", "CLONE_RETRY_DELAY": "0",
-                         "PEER_MYSQL_PORT": str(cluster.primary.port)},
-    )  # fmt: skip
+    # Another backup password: no donor vouches over the clone port, so no CLONE is tried (cheap, polled).
+    result = pod.run_script("clone.sh", env={"MYSQL_BACKUP_PASSWORD": wrong, "CLONE_WAIT_TIMEOUT": "2"})
     assert result.returncode == 1
-    donor = f"donor 127.0.0.1:{cluster.primary.port}"
-    # ERROR 3862 (Clone Donor Error) wraps the donor's 1045.
-    assert f"{donor} refused the clone: ERROR 3862" in result.stderr, result.stderr
-    assert "Access denied for user 'backup'" in result.stderr
-    assert f"{donor} refused the clone" in result.stderr
-    assert "retry 1/2 in 0s" in result.stderr
-    assert "giving up after 2 attempts" in result.stderr
+    assert "donor 0 (127.0.0.1) failed authentication: its certificate is not the cluster's" in result.stderr
+    assert "no donor started a backup within 2s" in result.stderr
     assert wrong not in result.stderr + pod.logs()
+    # A CLONE the donor's server refuses (its backup account locked): it backs off, and counts.
+    primary.sql("ALTER USER 'backup'@'%' ACCOUNT LOCK")
+    try:
+        result = pod.run_script(
+            "clone.sh", env={"CLONE_DONORS": "0", "CLONE_RETRIES": "2", "CLONE_RETRY_DELAY": "1"}
+        )
+    finally:
+        primary.sql("ALTER USER 'backup'@'%' ACCOUNT UNLOCK")
+    assert result.returncode == 1
+    donor = "donor 0 (127.0.0.1)"
+    # ERROR 3862 (Clone Donor Error) wraps the donor's refusal.
+    assert f"{donor} refused the clone: ERROR 3862" in result.stderr, result.stderr
+    assert "failed backup 1/2, next attempt in 1s" in result.stderr
+    assert f"{donor} refused the clone" in result.stderr
+    assert "giving up after 2 failed backups" in result.stderr
+    assert cluster.passwords.backup not in result.stderr + pod.logs()
     assert not pod.data_dir.exists()
-    # The failed attempts' work is discarded by the next run, which succeeds with the right password.
+    # The failed attempts' work is discarded by the next run, which succeeds.
     work = pod.data_root / ".clone-tmp"
     assert work.is_dir()
-    result = pod.run_script("clone.sh", env={"PEER_MYSQL_PORT": str(cluster.primary.port)})
+    result = pod.run_script("clone.sh")
     assert result.returncode == 0, result.stderr
     assert f"discarding {work} left by an interrupted clone; cloning again" in result.stderr
     assert (pod.data_dir / "mysql").is_dir()
     assert not work.exists()
+
+
+def test_clone_plugin_passes_over_a_replica_that_is_not_ready(cluster: Cluster) -> None:
+    """The same donor choice as the backup stream (scripts/donor.sh): the donor vouches over the clone port
+    first, and a replica whose applier is stopped refuses before any CLONE starts."""
+    donor = cluster.pod(1)
+    vouched = donor.log("sidecar").count("vouched for a CLONE")
+    donor.sql(f"{cluster.flavor.stop_replica} SQL_THREAD")
+    try:
+        wait_until(lambda: donor.probe().returncode != 0, 30, what="mysql-1 to be not ready")
+        pod = cluster.replace_pod(2)
+        assert pod.run_script("init-config.sh").returncode == 0
+        result = pod.run_script("clone.sh", env={"CLONE_DONORS": "1 0"})
+    finally:
+        donor.sql(cluster.flavor.start_replica)
+    assert result.returncode == 0, result.stderr
+    assert "donor 1 (127.0.0.1) refuses to be cloned: it is not ready (" in result.stderr
+    assert f"complete after 2 attempt(s): {pod.data_dir} is a clone of ordinal 0" in result.stderr
+    assert "refused a backup to 127.0.0.1:" in donor.log("sidecar")
+    assert donor.log("sidecar").count("vouched for a CLONE") == vouched, "it vouched for no CLONE now"

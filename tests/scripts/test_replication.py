@@ -51,7 +51,9 @@ def cluster(flavor: Flavor, watch: CommandLineWatch) -> Iterator[Cluster]:
         primary.sql("INSERT INTO app.t VALUES (1, 'before any replica')")
         built.add_replica()  # clones from mysql-0
         primary.sql("INSERT INTO app.t VALUES (2, 'after the first clone')")
-        built.add_replica()  # clones from mysql-1
+        second = built.add_replica(start=False)
+        second.env["CLONE_DONORS"] = "1"  # from a replica (by default the primary is asked first)
+        second.start()  # clones from mysql-1
         yield built
 
 
@@ -97,7 +99,7 @@ def test_every_account_works_with_its_password(cluster: Cluster) -> None:
 
 def test_first_replica_cloned_from_the_primary_and_replicates(cluster: Cluster) -> None:
     replica = cluster.pod(1)
-    assert f"cloning mysql-1 from ordinal 0 (127.0.0.1:{cluster.primary.clone_port})" in replica.log("clone")
+    assert f"prepared copy of ordinal 0 (127.0.0.1:{cluster.primary.clone_port})" in replica.log("clone")
     assert rows(replica) == [1, 2]
     cluster.primary.sql("INSERT INTO app.t VALUES (3, 'replicated')")
     wait_for_row(replica, 3)
@@ -106,7 +108,7 @@ def test_first_replica_cloned_from_the_primary_and_replicates(cluster: Cluster) 
 def test_second_replica_cloned_from_the_first_replica_and_replicates(cluster: Cluster) -> None:
     replica = cluster.pod(2)
     clone_log = replica.log("clone")
-    assert f"cloning mysql-2 from ordinal 1 (127.0.0.1:{cluster.pod(1).clone_port})" in clone_log
+    assert f"prepared copy of ordinal 1 (127.0.0.1:{cluster.pod(1).clone_port})" in clone_log
     assert "streaming a backup of mysql-1" in cluster.pod(1).log("sidecar")
     cluster.primary.sql("INSERT INTO app.t VALUES (4, 'to every replica')")
     wait_for_row(replica, 4)

@@ -14,11 +14,12 @@ import re
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.pods import SCRIPTS_DIR
+from tests.support.pods import SCRIPTS_DIR, free_port
 
 PROTOCOL = b"MYSQL-CLUSTER-CLONE/1"
 TLS_NAME = "mysql-cluster-clone"
@@ -199,3 +200,52 @@ def _drain(sock: socket.socket, exchange: Exchange, *, hang_up: bool = True) -> 
             exchange.received += data
     except OSError as error:
         exchange.error = f"{type(error).__name__}: {error}"
+
+
+class FakeDonor:
+    """Listens on a free loopback port and speaks the clone transport with the credential `pem` (mutual TLS,
+    then the OK status line); the n-th authenticated connection gets `answers[n]` (then the last one again).
+
+    An answer is bytes to send before closing, optionally followed by a pause (seconds) with the
+    connection held open: (payload, hang).
+    """
+
+    def __init__(self, answers: list[tuple[bytes, float]], pem: Path) -> None:
+        self.answers = answers
+        self.connections = 0
+        self.port = free_port()
+        self._context = server_context(pem)
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FakeDonor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._server.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        self._server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except (TimeoutError, OSError):
+                continue
+            conn.settimeout(10)
+            try:
+                tls = self._context.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                conn.close()
+                continue  # the peer failed the handshake
+            payload, hang = self.answers[min(self.connections, len(self.answers) - 1)]
+            self.connections += 1
+            with tls:
+                try:
+                    tls.sendall(PROTOCOL + b" OK fake-donor\n" + payload)
+                    self._stop.wait(hang)
+                except OSError:
+                    pass

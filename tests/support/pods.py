@@ -11,10 +11,11 @@ A `Cluster` is one StatefulSet: a temporary root directory holding its ConfigMap
     probes            `Pod.probe("readiness")` runs probe.sh as the kubelet would.
 
 Differences from a real pod, on purpose: every pod listens on 127.0.0.1 on its own free ports, so the
-pattern of peer host names is plain `127.0.0.1` and the ports of the primary and of the clone donor are
-passed as PRIMARY_PORT and PEER_CLONE_PORT; the ConfigMap carries a test-only `custom.cnf` (small InnoDB,
-no performance_schema, loopback only) which init-config.sh appends after the real common.cnf and
-role file; the sidecar checks every second instead of every ten.
+pattern of peer host names is plain `127.0.0.1` and the ports of the primary and of every possible clone
+donor (the pods below it) are passed as PRIMARY_PORT and PEER_MYSQL_PORT_<ordinal>/PEER_CLONE_PORT_<ordinal>;
+the ConfigMap carries a test-only `custom.cnf` (small InnoDB, no performance_schema, loopback only) which
+init-config.sh appends after the real common.cnf and role file; the sidecar checks every second instead of
+every ten.
 
 Processes run as the `mysql` user (`setpriv`, when the tests run as root; else as the current user), each
 in its own session, so that `stop()`/`kill()` reach every child (socat and its backups). For a flavor this
@@ -259,11 +260,15 @@ class Pod:
             "MONITOR_INTERVAL": "1",
             "CLONE_RETRIES": "5",
             "CLONE_RETRY_DELAY": "1",
+            "CLONE_RETRY_MAX_DELAY": "8",
+            "CLONE_WAIT_TIMEOUT": "120",
         }
         if ordinal > 0:
             self.env["PRIMARY_PORT"] = str(cluster.pods[0].port)
-            self.env["PEER_CLONE_PORT"] = str(cluster.pods[ordinal - 1].clone_port)
-            self.env["PEER_MYSQL_PORT"] = str(cluster.pods[ordinal - 1].port)
+        # Every pod below this one is a possible donor (scripts/donor.sh): its ports, as DNS would give them.
+        for peer in cluster.pods[:ordinal]:
+            self.env[f"PEER_MYSQL_PORT_{peer.ordinal}"] = str(peer.port)
+            self.env[f"PEER_CLONE_PORT_{peer.ordinal}"] = str(peer.clone_port)
         self.env.update(cluster.extra_env)
         self.server: subprocess.Popen[bytes] | None = None
         self.sidecar: subprocess.Popen[bytes] | None = None
@@ -439,11 +444,7 @@ class Pod:
         answer."""
         try:
             wait_until(lambda: self._probe_passes("readiness"), timeout, 0.25, f"{self.name} to be ready")
-            if (
-                self.sidecar is not None
-                and self.sidecar.poll() is None
-                and self.cluster.flavor.serves_clone_port
-            ):
+            if self.sidecar is not None and self.sidecar.poll() is None:
                 wait_until(lambda: listening(self.clone_port), 30, 0.1, f"{self.name} to serve backups")
         except TimeoutError as error:
             raise TimeoutError(f"{error}: {self.probe('readiness').stdout.strip()}\n{self.logs()}") from None

@@ -150,18 +150,11 @@ def test_image_pull_policy_applies_to_every_container(deploy: Deploy, policy: st
     assert {c["imagePullPolicy"] for c in spec["initContainers"] + spec["containers"]} == {policy}
 
 
-@pytest.mark.parametrize(("flavor", "version"), [("mariadb", "10.11"), ("mysql", "8.4")])
+@pytest.mark.parametrize(("flavor", "version"), [("mariadb", "10.11"), ("mysql", "8.4"), ("mysql", "9.7")])
 def test_named_container_ports(deploy: Deploy, flavor: str, version: str) -> None:
     rendered = deploy(MySQLClusterArgs(flavor=flavor, version=version))
     assert rendered.container("mysql")["ports"] == [{"name": "mysql", "containerPort": 3306}]
     assert rendered.container("backup")["ports"] == [{"name": "clone", "containerPort": 3307}]
-
-
-def test_no_clone_port_where_the_clone_plugin_seeds(deploy: Deploy) -> None:
-    """MySQL 9.7: the donor's server serves the clone on the database port; the sidecar listens on nothing."""
-    rendered = deploy(MySQLClusterArgs(flavor="mysql", version="9.7"))
-    assert rendered.container("mysql")["ports"] == [{"name": "mysql", "containerPort": 3306}]
-    assert rendered.container("backup").get("ports") is None
 
 
 @pytest.mark.parametrize("container", ["init-config", "label-pod", "clone", "mysql", "backup"])
@@ -198,6 +191,18 @@ def test_probes_run_the_probe_script_on_the_server_container(deploy: Deploy) -> 
     assert mysql["livenessProbe"]["periodSeconds"] * mysql["livenessProbe"]["failureThreshold"] >= 60
     for other in ("init-config", "label-pod", "clone", "backup"):
         assert not {"startupProbe", "livenessProbe", "readinessProbe"} & rendered.container(other).keys()
+
+
+def test_probes_notice_a_ready_server_within_seconds(deploy: Deploy) -> None:
+    """A started server is seen within 2 s (the primary's readiness gates every replica's clone; issue 10),
+    and a replica that stops replicating or lags still leaves the read Service within about 10 s."""
+    mysql = deploy(MySQLClusterArgs()).container("mysql")
+    startup, readiness = mysql["startupProbe"], mysql["readinessProbe"]
+    assert startup["periodSeconds"] <= 2
+    assert readiness["periodSeconds"] <= 2
+    assert readiness["periodSeconds"] * readiness["failureThreshold"] <= 15
+    assert "initialDelaySeconds" not in startup
+    assert "initialDelaySeconds" not in readiness
 
 
 def test_volumes_and_mounts(deploy: Deploy) -> None:
