@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup lint test test-unit test-scripts test-check images-db e2e toolchain cluster-up cluster-down up down check bench clean
+.PHONY: setup lint test server-tiers test-unit test-scripts test-check images-db e2e toolchain cluster-up cluster-down up down check bench clean
 
 ## setup: Debian packages, the virtualenv and the Python packages (idempotent)
 setup:
@@ -65,8 +65,16 @@ e2e: setup images-db cluster-up
 	done; \
 	if [[ -n $$failed ]]; then echo "e2e: FAILED on:$$failed"; exit 1; fi
 
-## test: every tier (what the README names and .ci/run calls)
-test: lint test-unit test-scripts test-check e2e
+## test: every tier (what the README names and .ci/run calls). lint and unit first; then the script and check
+## tiers (local server processes) run beside the end-to-end tier (the local cluster), which spends most of its
+## time waiting on pods: two jobs, each target's output printed whole when it ends.
+test: lint test-unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target server-tiers e2e
+
+## server-tiers: the script tier, then the check tier (one job)
+server-tiers: setup images-db
+	$(PYTEST) -m scripts
+	$(PYTEST) -m check
 
 ## up / down: deploy and verify (to the local cluster when no kube context is configured), tear down
 up: setup
