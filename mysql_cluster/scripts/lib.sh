@@ -269,18 +269,4 @@ server_answers() { # <option file>: the server accepts this login and runs a que
   run_sql "$1" <<<"SELECT 1;" >/dev/null 2>&1
 }
 
-wait_for_server() { # <option file> <timeout seconds>: polls until the server answers, logging progress
-  local options=$1 timeout=$2 waited=0
-  until server_answers "$options"; do
-    if ((waited >= timeout)); then
-      log "the local server did not answer within ${timeout}s"
-      return 1
-    fi
-    ((waited % 10 == 0)) && log "waiting for the local server ($(server_socket)): ${waited}s/${timeout}s"
-    sleep 1
-    waited=$((waited + 1))
-  done
-  log "the local server answers (after ${waited}s)"
-}
-
 refresh_passwords

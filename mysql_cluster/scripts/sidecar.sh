@@ -45,7 +45,7 @@ root=$(root_option_file)
 listener_pid=
 sleeper_pid=
 
-wait_for_root() { # <timeout>: like wait_for_server, with whichever root password works (root_option_file)
+wait_for_root() { # <timeout>: polls until the server answers whichever root password works (root_option_file)
   local waited=0
   until root=$(root_option_file) && server_answers "$root"; do
     if ((waited >= $1)); then

@@ -21,11 +21,7 @@ pytestmark = pytest.mark.scripts
 def cluster() -> Iterator[Cluster]:
     """MariaDB 10.11: mysql-0 and mysql-1, each donor serving one backup at a time."""
     with Cluster(extra_env={"CLONE_MAX_BACKUPS": "1"}) as built:
-        built.start()
-        built.primary.sql("CREATE DATABASE app")
-        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
-        built.primary.sql("INSERT INTO app.t VALUES (1)")
-        built.add_replica()
+        built.start_with_a_replica()
         yield built
 
 

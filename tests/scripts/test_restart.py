@@ -23,11 +23,7 @@ pytestmark = pytest.mark.scripts
 @pytest.fixture(scope="module")
 def cluster(flavor: Flavor) -> Iterator[Cluster]:
     with Cluster(flavor) as built:
-        built.start()
-        built.primary.sql("CREATE DATABASE app")
-        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
-        built.primary.sql("INSERT INTO app.t VALUES (1)")
-        built.add_replica()
+        built.start_with_a_replica()
         yield built
 
 

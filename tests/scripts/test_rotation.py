@@ -46,11 +46,7 @@ def cluster(flavor: Flavor) -> Iterator[Cluster]:
         secret = built.root / "secret"
         write_secret(secret, DEFAULT_PASSWORDS, built.uid, built.gid)
         built.extra_env["SECRET_DIR"] = str(secret)
-        built.start()
-        built.primary.sql("CREATE DATABASE app")
-        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
-        built.primary.sql("INSERT INTO app.t VALUES (1)")
-        built.add_replica()
+        built.start_with_a_replica()
         yield built
 
 

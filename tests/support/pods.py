@@ -609,6 +609,14 @@ class Cluster:
         pod.start(timeout=timeout)
         return pod
 
+    def start_with_a_replica(self) -> None:
+        """The usual start of a test: the primary with table `app.t` holding row 1, then one replica."""
+        self.start()
+        self.primary.sql("CREATE DATABASE app")
+        self.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        self.primary.sql("INSERT INTO app.t VALUES (1)")
+        self.add_replica()
+
     def add_replica(self, *, start: bool = True, wait: bool = True, timeout: float = 120) -> Pod:
         """Scales up by one: the new pod clones from the previous ordinal and replicates from ordinal 0.
 
