@@ -116,6 +116,8 @@ def mariadb_flavor(version: str) -> Flavor:
         read_only_variables=("read_only",),
         stop_replica="STOP SLAVE",
         start_replica="START SLAVE",
+        stop_receiver="STOP SLAVE IO_THREAD",
+        start_receiver="START SLAVE IO_THREAD",
         reset_replica_all="RESET SLAVE ALL",
         show_binary_log_status="SHOW MASTER STATUS",
         change_source=(
@@ -123,6 +125,8 @@ def mariadb_flavor(version: str) -> Flavor:
             "MASTER_USER = {{REPLICATION_USER}}, MASTER_PASSWORD = {{REPLICATION_PASSWORD}}, "
             f"MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = {CONNECT_RETRY_SECONDS};"
         ),
+        # CHANGE MASTER refuses to run beside a running applier (1198), even for the password alone.
+        change_source_credentials="",
         # Needs READ_ONLY ADMIN on a read-only replica: the sidecar runs it as root@localhost.
         apply_gtid_position="SET GLOBAL gtid_slave_pos = {{GTID_POSITION}};",
         enforce_read_only="SET GLOBAL read_only = ON",

@@ -130,12 +130,20 @@ class Flavor:
     Single statements carry no trailing `;` (ready for a driver); multi-statement templates do."""
     start_replica: str
     """Statement that starts both replication threads."""
+    stop_receiver: str
+    """Statement that stops the receiver (IO thread) only: the applier keeps applying what was received."""
+    start_receiver: str
+    """Statement that starts the receiver (IO thread) only."""
     reset_replica_all: str
     """Statement that forgets the replication source and relay logs (not the GTID position)."""
     show_binary_log_status: str
     """Statement that reports the binary log position ("SHOW BINARY LOG STATUS" from MySQL 8.2)."""
     change_source: str
     """Template pointing replication at {{SOURCE_HOST}}:{{SOURCE_PORT}} with GTID auto-positioning."""
+    change_source_credentials: str
+    """Template giving the configured source a new {{REPLICATION_USER}} and {{REPLICATION_PASSWORD}}, the
+    rest kept, which the server accepts with only the receiver stopped; empty where it refuses that
+    (MariaDB: error 1198 while the applier runs), and replication is then paused whole to re-point."""
     apply_gtid_position: str
     """Template making {{GTID_POSITION}} (a fresh clone's position) the replica's applied position."""
     enforce_read_only: str

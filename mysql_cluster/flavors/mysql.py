@@ -188,6 +188,8 @@ def mysql_flavor(version: str) -> Flavor:
         read_only_variables=("read_only", "super_read_only"),
         stop_replica="STOP REPLICA",
         start_replica="START REPLICA",
+        stop_receiver="STOP REPLICA IO_THREAD",
+        start_receiver="START REPLICA IO_THREAD",
         reset_replica_all="RESET REPLICA ALL",
         show_binary_log_status="SHOW BINARY LOG STATUS",
         # caching_sha2_password (the only password plugin of 9.x) sends the password only over TLS or
@@ -202,6 +204,10 @@ def mysql_flavor(version: str) -> Flavor:
             "SOURCE_USER = {{REPLICATION_USER}}, SOURCE_PASSWORD = {{REPLICATION_PASSWORD}}, "
             "SOURCE_AUTO_POSITION = 1, SOURCE_SSL = 1, "
             f"SOURCE_CONNECT_RETRY = {CONNECT_RETRY_SECONDS}, SOURCE_RETRY_COUNT = 86400;"
+        ),
+        change_source_credentials=(
+            "CHANGE REPLICATION SOURCE TO SOURCE_USER = {{REPLICATION_USER}}, "
+            "SOURCE_PASSWORD = {{REPLICATION_PASSWORD}};"
         ),
         # gtid_purged can only be set on an empty gtid_executed: reset first. super_read_only is lifted for
         # these two statements only (read_only stays ON, so ordinary accounts still cannot write), and the

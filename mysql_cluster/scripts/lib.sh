@@ -23,6 +23,13 @@ SQL_LITERAL_MODE="SET SESSION sql_mode = '';"
 # The root password that last opened the local server, kept (mode 0600, in $RUN_DIR) so that scripts still
 # log in while a new root password from the Secret is not applied yet (root_option_file).
 LAST_ROOT_PASSWORD_FILE_NAME="last-root-password"
+# Written (epoch seconds) by the sidecar while it pauses replication to re-point it with a new replication
+# password; the readiness probe keeps a replica whose applier stopped for that in the read Service for at
+# most APPLIER_PAUSE_SECONDS (its data stays no older than MAX_LAG_SECONDS all the same).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+APPLIER_PAUSE_FILE_NAME="applier-paused"
+# shellcheck disable=SC2034 # used by the scripts that source this file
+APPLIER_PAUSE_SECONDS=30
 
 # ------------------------------------------------------------------------------------------ logging --
 

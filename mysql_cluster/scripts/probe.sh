@@ -4,8 +4,9 @@
 #   startup, liveness: the server answers a ping on its socket (an "access denied" answer counts: a
 #     rotated password must not get a healthy server killed).
 #   readiness: the server runs queries as root; on a replica also: read-only, the applier (SQL thread)
-#     running, and its data no older than MAX_LAG_SECONDS (default 60), measured by the newest heartbeat it
-#     applied (heartbeat.sh). The receiver (IO thread) may be down: while the primary is away a replica
+#     running (or paused, without an error, by the sidecar re-pointing replication for a new password: at
+#     most APPLIER_PAUSE_SECONDS), and its data no older than MAX_LAG_SECONDS (default 60), measured by the
+#     newest heartbeat it applied (heartbeat.sh). The receiver (IO thread) may be down: while the primary is away a replica
 #     keeps serving reads until its data is too old. Without a heartbeat yet (a cluster whose primary has not
 #     written one), both threads must run and the lag be known and <= MAX_LAG_SECONDS. A broken, stopped or
 #     lagging replica leaves the read Service; it stays alive.
@@ -66,10 +67,18 @@ sql=$(field "$output" "$SQL_RUNNING_COLUMN") || sql=missing
 lag=$(field "$output" "$LAG_COLUMN") || lag=NULL
 host=$(field "$output" "$SOURCE_HOST_COLUMN") || host=unknown
 port=$(field "$output" "$SOURCE_PORT_COLUMN") || port=unknown
+paused=
 if [[ $sql != Yes ]]; then
   errno=$(field "$output" "$LAST_SQL_ERRNO_COLUMN") || errno=0
   error=$(field "$output" "$LAST_SQL_ERROR_COLUMN") || error=
-  fail "replication SQL thread is not running ($SQL_RUNNING_COLUMN=$sql; last SQL error $errno: ${error:-none})"
+  since=
+  [[ -r $RUN_DIR/$APPLIER_PAUSE_FILE_NAME ]] && since=$(<"$RUN_DIR/$APPLIER_PAUSE_FILE_NAME")
+  # The sidecar re-pointing replication for a new password (seconds), not a stop: ready while data is fresh.
+  if [[ $errno == 0 && $since =~ ^[0-9]+$ ]] && (($(date +%s) - since <= APPLIER_PAUSE_SECONDS)); then
+    paused=" (applier paused by the sidecar to re-point replication)"
+  else
+    fail "replication SQL thread is not running ($SQL_RUNNING_COLUMN=$sql; last SQL error $errno: ${error:-none})"
+  fi
 fi
 io_state="$IO_RUNNING_COLUMN=$io"
 if [[ $io != Yes ]]; then
@@ -82,13 +91,14 @@ if age=$(heartbeat_age "$root"); then
   ((${age%.*} < max_lag)) || [[ ${age%.*} == "$max_lag" && ${age#*.} == 0 ]] ||
     fail "data is ${age}s old (newest heartbeat applied), more than MAX_LAG_SECONDS=${max_lag}s ($io_state)"
   if [[ $io != Yes ]]; then
-    printf 'ready: replica of %s:%s, primary not connected (%s), data %ss old <= %ss\n' "$host" "$port" \
-      "$(one_line "$(redact "$io_state")")" "$age" "$max_lag"
+    printf 'ready: replica of %s:%s, primary not connected (%s), data %ss old <= %ss%s\n' "$host" "$port" \
+      "$(one_line "$(redact "$io_state")")" "$age" "$max_lag" "$paused"
   else
-    printf 'ready: replica of %s:%s, data %ss old <= %ss\n' "$host" "$port" "$age" "$max_lag"
+    printf 'ready: replica of %s:%s, data %ss old <= %ss%s\n' "$host" "$port" "$age" "$max_lag" "$paused"
   fi
   exit 0
 fi
+[[ -z $paused ]] || fail "replication is paused and no heartbeat was applied yet ($io_state)"
 [[ $io == Yes ]] || fail "replication IO thread is not running and no heartbeat was applied yet ($io_state)"
 [[ $lag =~ ^[0-9]+$ ]] || fail "replication lag is unknown ($LAG_COLUMN=$lag)"
 ((lag <= max_lag)) || fail "replication lag ${lag}s exceeds MAX_LAG_SECONDS=${max_lag}s"

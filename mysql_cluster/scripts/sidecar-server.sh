@@ -151,7 +151,24 @@ rotate_replication_password() { # <IO running> <IO errno>: replica: re-points wi
     return 0
   fi
   log "replication: the replication password changed; pointing replication again with the new one"
+  # Every replica re-points within seconds of the others: none may leave the read Service for it.
+  if [[ -n $SQL_CHANGE_SOURCE_CREDENTIALS ]]; then
+    # Only the receiver stops; the applier goes on applying what was received (probe.sh: ready). A
+    # receiver stopped cleanly (someone's STOP REPLICA) gets the new password and stays stopped.
+    local restart=$SQL_START_RECEIVER
+    [[ $1 == No && $2 == 0 ]] && restart=
+    if printf '%s\n' "$SQL_LITERAL_MODE" "$SQL_STOP_RECEIVER" "$(render_sql "$SQL_CHANGE_SOURCE_CREDENTIALS" \
+      REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" \
+      REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")")" "$restart" |
+      run_sql_quietly "$root" "giving the receiver the new replication password"; then
+      remember_replication_password
+      return 0
+    fi
+  fi
+  # The flavor pauses the applier to re-point: the marker tells probe.sh that the pause is this one.
+  write_file_atomically "$RUN_DIR/$APPLIER_PAUSE_FILE_NAME" 0644 "$(date +%s)"
   point_at_primary || log "replication: re-pointing with the new password failed; retrying at the next check"
+  rm -f "$RUN_DIR/$APPLIER_PAUSE_FILE_NAME"
 }
 
 forget_replication_source() { # the primary replicates from nobody

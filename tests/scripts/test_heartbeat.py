@@ -68,3 +68,22 @@ def test_stopped_applier_leaves_the_read_service_at_once(cluster: Cluster) -> No
     readiness = replica.probe("readiness")
     assert readiness.returncode != 0
     assert "SQL thread is not running" in readiness.stdout
+
+
+def test_applier_paused_by_the_sidecar_to_re_point_stays_ready_for_a_bounded_time(cluster: Cluster) -> None:
+    """The sidecar pauses replication for seconds to re-point it with a new replication password (flavors that
+    refuse the change beside a running applier): a replica whose data is fresh stays in the read Service
+    meanwhile, so replicas re-pointing at once never empty it; a pause older than the bound, or a stop with an
+    error, does not count."""
+    replica = cluster.pod(1)
+    wait_until(lambda: heartbeat(cluster)[1] < 2, 30, what="a fresh heartbeat on the replica")
+    replica.sql(cluster.flavor.stop_replica)
+    marker = replica.run_dir / "applier-paused"
+    marker.write_text(str(int(time.time())))
+    readiness = replica.probe("readiness")
+    assert readiness.returncode == 0, readiness.stdout
+    assert "applier paused by the sidecar" in readiness.stdout, readiness.stdout
+    marker.write_text(str(int(time.time()) - 31))  # a pause that outlived APPLIER_PAUSE_SECONDS
+    readiness = replica.probe("readiness")
+    assert readiness.returncode != 0
+    assert "SQL thread is not running" in readiness.stdout

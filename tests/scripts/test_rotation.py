@@ -65,6 +65,14 @@ def ids(pod: Pod, password: str) -> list[int]:
     return [row[0] for row in pod.sql("SELECT id FROM app.t ORDER BY id", password=password)]
 
 
+def replication_threads(pod: Pod, password: str) -> set[int]:
+    """Connection ids of the replica's replication threads: the receiver, the applier and its workers."""
+    rows = pod.sql(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'system user'", password=password
+    )
+    return {row[0] for row in rows}
+
+
 def test_rotation_waits_for_the_primary_and_keeps_replicas_serving(cluster: Cluster) -> None:
     """The new passwords reach the replica's files before the primary applies them (its sidecar is down): the
     replica keeps serving (its probes log in with the last working root password) and keeps replicating
@@ -90,6 +98,7 @@ def test_rotation_waits_for_the_primary_and_keeps_replicas_serving(cluster: Clus
 def test_the_primary_applies_the_new_passwords_and_replication_follows(cluster: Cluster) -> None:
     primary, replica = cluster.primary, cluster.replicas[0]
     every = (*DEFAULT_PASSWORDS.all(), *NEW.all())
+    before = replication_threads(replica, DEFAULT_PASSWORDS.root)
     with CommandLineWatch(every) as watch:
         primary.start_sidecar()
         try:
@@ -102,6 +111,15 @@ def test_the_primary_applies_the_new_passwords_and_replication_follows(cluster: 
         primary.sql("INSERT INTO app.t VALUES (3)", password=NEW.root)
         wait_until(lambda: ids(replica, NEW.root) == [1, 2, 3], 60, what="row 3 on the replica")
     assert watch.leaks == [], watch.leaks
+    after = replication_threads(replica, NEW.root)
+    if cluster.flavor.change_source_credentials:
+        # Only the receiver was restarted to take the new password: the applier (and its workers) ran on,
+        # so the replica never left the read Service for it.
+        assert len(before - after) == 1, (before, after, replica.log("sidecar"))
+    else:
+        # Paused whole (MariaDB refuses the change beside a running applier): the pause is over.
+        assert before.isdisjoint(after), (before, after)
+    assert not (replica.run_dir / "applier-paused").exists()
     for pod in (primary, replica):
         assert logs_in(pod, "root", NEW.root), pod.name
         assert not logs_in(pod, "root", DEFAULT_PASSWORDS.root), pod.name
