@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from .harness import ARTIFACTS, E2E_FLAVOR, FLAVOR_NAME, FLAVOR_VERSION, LOCAL_IMAGE, REPO, Kube, Stack
+from .node import mark_done
 
 NAMESPACE_PREFIX = f"mc-e2e-{E2E_FLAVOR.replace('.', '-')}-"
 """Every namespace this flavor's run creates starts with it (`mc-e2e-mysql-9-7-1a2b3c`)."""
@@ -183,6 +184,10 @@ def report(request: pytest.FixtureRequest) -> Any:
             print(line, flush=True)
 
     return write
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    mark_done()  # runs of other flavors waiting at the node restart stop waiting for this one
 
 
 @pytest.hookimpl(hookwrapper=True)
