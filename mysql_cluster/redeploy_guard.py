@@ -93,7 +93,7 @@ def refusal(intent: Intent, view: ClusterView) -> str | None:
     lines = [
         f'namespace "{intent.namespace}" holds the data of cluster "{intent.cluster}" kept by an earlier '
         f"`pulumi destroy` (pvcRetention.whenDeleted: Retain): {_found(intent.cluster, view)}. This "
-        f"deployment would {' and '.join(reasons)}; nothing was changed.",
+        f"deployment would {', and '.join(reasons)}; nothing was changed.",
     ]
     if intent.existing_secret is None and not view.secret:
         lines.append(
