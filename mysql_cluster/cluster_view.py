@@ -71,11 +71,17 @@ def read_with(client: Any, cluster: str, namespace: str) -> ClusterView:
     apps = f"/apis/apps/v1/namespaces/{namespace}"
     claims = _get(client, f"{core}/persistentvolumeclaims", METADATA_LIST).get("items", [])
     return ClusterView(
-        statefulset=bool(_get(client, f"{apps}/statefulsets/{names.statefulset(cluster)}")),
-        state_config_map=bool(_get(client, f"{core}/configmaps/{names.state_config_map(cluster)}")),
-        secret=bool(_get(client, f"{core}/secrets/{names.secret(cluster)}")),
-        claims=data_claims(cluster, [item["metadata"]["name"] for item in claims]),
+        statefulset=_present(_get(client, f"{apps}/statefulsets/{names.statefulset(cluster)}")),
+        state_config_map=_present(_get(client, f"{core}/configmaps/{names.state_config_map(cluster)}")),
+        secret=_present(_get(client, f"{core}/secrets/{names.secret(cluster)}")),
+        claims=data_claims(cluster, [item["metadata"]["name"] for item in claims if _present(item)]),
     )
+
+
+def _present(item: dict[str, Any]) -> bool:
+    """Whether an object exists and is not being deleted: right after a destroy with `whenDeleted: Delete`
+    the garbage collector is still removing the claims, which keep nothing."""
+    return bool(item) and not item.get("metadata", {}).get("deletionTimestamp")
 
 
 def data_claims(cluster: str, claims: list[str]) -> tuple[str, ...]:

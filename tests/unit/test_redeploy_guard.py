@@ -136,6 +136,18 @@ def test_cluster_view_reads_metadata_only() -> None:
     assert all("as=PartialObjectMetadata" in accept for _, accept in api.requests)
 
 
+def test_objects_being_deleted_are_not_kept_data() -> None:
+    core = "/api/v1/namespaces/shop"
+    going = {"deletionTimestamp": "2026-11-29T22:00:00Z"}
+    api = FakeApi({
+        f"{core}/persistentvolumeclaims": {"items": [
+            {"metadata": {"name": "data-mysql-0", **going}}, {"metadata": {"name": "data-mysql-1"}},
+        ]},
+        f"{core}/configmaps/mysql-state": {"metadata": {"name": "mysql-state", **going}},
+    })  # fmt: skip
+    assert cluster_view.read_with(api, "mysql", "shop") == ClusterView(claims=("data-mysql-1",))
+
+
 def test_cluster_view_fails_on_a_refused_read() -> None:
     class Forbidden(FakeApi):
         def call_api(self, path: str, method: str, **kwargs: Any) -> tuple[Any, int, dict[str, str]]:
