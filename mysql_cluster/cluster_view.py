@@ -93,23 +93,17 @@ def data_claims(cluster: str, claims: list[str]) -> tuple[str, ...]:
 
 def _get(client: Any, path: str, accept: str = METADATA) -> dict[str, Any]:
     """The object's metadata at `path`, or {} when it does not exist."""
-    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415 - only when the guard runs
-
-    try:
-        response = client.call_api(
-            path,
-            "GET",
-            header_params={"Accept": accept},
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _request_timeout=REQUEST_TIMEOUT_SECONDS,
-        )
-    except ApiException as err:
-        if err.status == 404:
-            return {}
+    method, url, headers, _body, _post = client.param_serialize(
+        "GET", path, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+    )
+    response = client.call_api(method, url, header_params=headers, _request_timeout=REQUEST_TIMEOUT_SECONDS)
+    response.read()
+    if response.status == 404:
+        return {}
+    if not 200 <= response.status < 300:
         # The API's own reason (forbidden, unauthorised, ...): names and verbs, never an object's data.
-        raise RuntimeError(f"cannot read {path} from the Kubernetes API: {err.status} {err.reason}") from None
-    parsed: dict[str, Any] = json.loads(response[0].data)
+        raise RuntimeError(f"cannot read {path} from the Kubernetes API: {response.status} {response.reason}")
+    parsed: dict[str, Any] = json.loads(response.data)
     return parsed
 
 
@@ -163,7 +157,8 @@ def _with_cluster(document: dict[str, Any], settings: KubeSettings) -> dict[str,
     if settings.cluster is None:
         return document
     name = settings.context or document.get("current-context")
-    for entry in document.get("contexts") or []:
+    for node in document.get("contexts") or []:
+        entry = getattr(node, "value", node)  # a merged file's entries are wrapped (kube_config.ConfigNode)
         if entry.get("name") == name:
-            entry.setdefault("context", {})["cluster"] = settings.cluster
+            getattr(entry.setdefault("context", {}), "value", entry["context"])["cluster"] = settings.cluster
     return document

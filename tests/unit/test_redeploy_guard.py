@@ -7,13 +7,15 @@ the real cluster through the real engine.
 from __future__ import annotations
 
 import base64
+import http.server
 import json
+import threading
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-from kubernetes.client.exceptions import ApiException
+import yaml
 
 from mysql_cluster import MySQLCluster, MySQLClusterArgs, PvcRetention, cluster_view, redeploy_guard
 from mysql_cluster.cluster_view import ClusterView, KubeSettings
@@ -105,56 +107,105 @@ def test_data_claims_are_this_clusters_by_ordinal() -> None:
     assert cluster_view.data_claims("mysql", claims) == ("data-mysql-0", "data-mysql-2", "data-mysql-10")
 
 
-class FakeApi:
-    """An API client that holds some objects' metadata and records what was asked."""
+class FakeApiServer:
+    """A local HTTP server answering GETs like the Kubernetes API from a table of objects' metadata, so that
+    the real client (kubeconfig loading, token, request) runs; it records what it was asked."""
 
-    def __init__(self, objects: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, objects: dict[str, dict[str, Any]], status: int = 200) -> None:
         self.objects = objects
-        self.requests: list[tuple[str, str]] = []
+        self.requests: list[dict[str, str]] = []
+        server = self
 
-    def call_api(self, path: str, method: str, **kwargs: Any) -> tuple[Any, int, dict[str, str]]:
-        self.requests.append((path, kwargs["header_params"]["Accept"]))
-        assert method == "GET"
-        if path not in self.objects:
-            raise ApiException(status=404, reason="Not Found")
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+                found = server.objects.get(self.path)
+                code = status if status != 200 else (200 if found is not None else 404)
+                body = json.dumps(found if code == 200 else {"kind": "Status", "code": code}).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
-        class Response:
-            data = json.dumps(self.objects[path]).encode()
+            def log_message(self, *_args: Any) -> None:
+                pass
 
-        return Response(), 200, {}
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def kubeconfig(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "other",
+            "clusters": [{"name": "local", "cluster": {"server": f"http://{host!s}:{port}"}},
+                         {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:9"}}],
+            "users": [{"name": "u", "user": {"token": "t0ken"}}],
+            "contexts": [{"name": "e2e", "context": {"cluster": "local", "user": "u"}},
+                         {"name": "other", "context": {"cluster": "nowhere", "user": "u"}}],
+        })  # fmt: skip
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
-def test_cluster_view_reads_metadata_only() -> None:
-    core = "/api/v1/namespaces/shop"
-    api = FakeApi({
-        f"{core}/persistentvolumeclaims": {"items": [{"metadata": {"name": n}} for n in CLAIMS]},
-        f"{core}/secrets/mysql-credentials": {"metadata": {"name": "mysql-credentials"}},
-        f"{core}/configmaps/mysql-state": {"metadata": {"name": "mysql-state"}},
-    })  # fmt: skip
-    assert cluster_view.read_with(api, "mysql", "shop") == DESTROYED
-    assert {accept for _, accept in api.requests} <= {cluster_view.METADATA, cluster_view.METADATA_LIST}
-    assert all("as=PartialObjectMetadata" in accept for _, accept in api.requests)
+KEPT = {
+    "/api/v1/namespaces/shop/persistentvolumeclaims": {"items": [{"metadata": {"name": n}} for n in CLAIMS]},
+    "/api/v1/namespaces/shop/secrets/mysql-credentials": {"metadata": {"name": "mysql-credentials"}},
+    "/api/v1/namespaces/shop/configmaps/mysql-state": {"metadata": {"name": "mysql-state"}},
+}
+
+
+def test_cluster_view_reads_metadata_only_through_the_configured_context() -> None:
+    api = FakeApiServer(KEPT)
+    try:
+        settings = KubeSettings(kubeconfig=api.kubeconfig(), context="e2e")
+        assert cluster_view.read(settings, "mysql", "shop") == DESTROYED
+    finally:
+        api.close()
+    assert {r["path"] for r in api.requests} == {
+        *KEPT, "/apis/apps/v1/namespaces/shop/statefulsets/mysql"
+    }  # fmt: skip
+    for request in api.requests:
+        assert "as=PartialObjectMetadata" in request["accept"], request  # never a Secret's data
+        assert request["authorization"] == "Bearer t0ken"
+
+
+def test_kubernetes_cluster_setting_replaces_the_contexts_cluster(tmp_path: Any) -> None:
+    api = FakeApiServer({})
+    try:
+        path = tmp_path / "config"
+        path.write_text(api.kubeconfig())
+        # The current context points nowhere; kubernetes:cluster moves it to the server that answers.
+        settings = KubeSettings(kubeconfig=str(path), cluster="local")
+        assert cluster_view.read(settings, "mysql", "shop") == ClusterView()
+    finally:
+        api.close()
 
 
 def test_objects_being_deleted_are_not_kept_data() -> None:
-    core = "/api/v1/namespaces/shop"
     going = {"deletionTimestamp": "2026-11-29T22:00:00Z"}
-    api = FakeApi({
-        f"{core}/persistentvolumeclaims": {"items": [
+    api = FakeApiServer({
+        "/api/v1/namespaces/shop/persistentvolumeclaims": {"items": [
             {"metadata": {"name": "data-mysql-0", **going}}, {"metadata": {"name": "data-mysql-1"}},
         ]},
-        f"{core}/configmaps/mysql-state": {"metadata": {"name": "mysql-state", **going}},
+        "/api/v1/namespaces/shop/configmaps/mysql-state": {"metadata": {"name": "mysql-state", **going}},
     })  # fmt: skip
-    assert cluster_view.read_with(api, "mysql", "shop") == ClusterView(claims=("data-mysql-1",))
+    try:
+        view = cluster_view.read(KubeSettings(kubeconfig=api.kubeconfig(), context="e2e"), "mysql", "shop")
+    finally:
+        api.close()
+    assert view == ClusterView(claims=("data-mysql-1",))
 
 
 def test_cluster_view_fails_on_a_refused_read() -> None:
-    class Forbidden(FakeApi):
-        def call_api(self, path: str, method: str, **kwargs: Any) -> tuple[Any, int, dict[str, str]]:
-            raise ApiException(status=403, reason="Forbidden")
-
-    with pytest.raises(RuntimeError, match="cannot read /api/v1/namespaces/shop/persistentvolumeclaims"):
-        cluster_view.read_with(Forbidden({}), "mysql", "shop")
+    api = FakeApiServer({}, status=403)
+    try:
+        with pytest.raises(RuntimeError, match="cannot read /api/v1/namespaces/shop/persistentvolumeclaims"):
+            cluster_view.read(KubeSettings(kubeconfig=api.kubeconfig(), context="e2e"), "mysql", "shop")
+    finally:
+        api.close()
 
 
 def test_kube_settings_follow_the_stack_config() -> None:
