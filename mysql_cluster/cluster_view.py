@@ -69,7 +69,8 @@ def read_with(client: Any, cluster: str, namespace: str) -> ClusterView:
     """`read` through an API client (`kubernetes.client.ApiClient`)."""
     core = f"/api/v1/namespaces/{namespace}"
     apps = f"/apis/apps/v1/namespaces/{namespace}"
-    claims = _get(client, f"{core}/persistentvolumeclaims", METADATA_LIST).get("items", [])
+    # An empty list comes back as `"items": null`.
+    claims = _get(client, f"{core}/persistentvolumeclaims", METADATA_LIST).get("items") or []
     return ClusterView(
         statefulset=_present(_get(client, f"{apps}/statefulsets/{names.statefulset(cluster)}")),
         state_config_map=_present(_get(client, f"{core}/configmaps/{names.state_config_map(cluster)}")),

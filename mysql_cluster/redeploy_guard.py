@@ -146,7 +146,15 @@ class RedeployGuardProvider(pulumi.dynamic.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         intent = Intent.from_inputs(props)
-        message = refusal(intent, cluster_view.read(self._kube, intent.cluster, intent.namespace))
+        try:
+            view = cluster_view.read(self._kube, intent.cluster, intent.namespace)
+        except Exception as err:
+            # Shown as the deployment's error: say whose check failed, on what (no object's data is read).
+            raise RuntimeError(
+                f'the redeploy guard cannot read namespace "{intent.namespace}" from the Kubernetes API '
+                f"(it checks a first deploy for data a destroy kept): {type(err).__name__}: {err}"
+            ) from err
+        message = refusal(intent, view)
         if message is not None:
             raise RedeployRefused(message)
         return pulumi.dynamic.CreateResult(id_=f"{intent.namespace}/{intent.cluster}", outs=intent.inputs())

@@ -172,6 +172,15 @@ def test_cluster_view_reads_metadata_only_through_the_configured_context() -> No
         assert request["authorization"] == "Bearer t0ken"
 
 
+def test_an_empty_namespace_answers_items_null() -> None:
+    api = FakeApiServer({"/api/v1/namespaces/shop/persistentvolumeclaims": {"items": None}})
+    try:
+        view = cluster_view.read(KubeSettings(kubeconfig=api.kubeconfig(), context="e2e"), "mysql", "shop")
+    finally:
+        api.close()
+    assert view == ClusterView()
+
+
 def test_kubernetes_cluster_setting_replaces_the_contexts_cluster(tmp_path: Any) -> None:
     api = FakeApiServer({})
     try:
@@ -230,6 +239,8 @@ def test_provider_refuses_or_creates_from_what_it_reads(monkeypatch: pytest.Monk
     provider = RedeployGuardProvider()
     with pytest.raises(RedeployRefused, match='namespace "shop" holds the data of cluster "mysql"'):
         provider.create(PLAIN_UP.inputs())
+    with pytest.raises(RuntimeError, match=r'the redeploy guard cannot read namespace "gone".*KeyError'):
+        provider.create({**PLAIN_UP.inputs(), "namespace": "gone"})
     fresh = Intent("mysql", "fresh", create_namespace=True, existing_secret=None, when_deleted="Retain")
     created = provider.create(fresh.inputs())
     assert created.id == "fresh/mysql"
