@@ -89,7 +89,7 @@ def test_destroy_then_up_on_retained_volumes(
     assert created["items"] == [], "the refused up created objects"
     configmaps = {item["metadata"]["name"] for item in kube.json("get", "configmaps")["items"]}
     assert configmaps == {"kube-root-ca.crt", f"{CLUSTER_NAME}-state"}, configmaps
-    line = next(line.strip() for line in message.splitlines() if "holds the data of cluster" in line)
+    line = [line.strip() for line in message.splitlines() if "holds the data of cluster" in line][-1]
     report(f"plain up refused in {refusal_seconds:.1f}s, kept Secret unchanged, nothing created: {line}")
 
     # The documented redeploy (README "Redeploying retained data").
