@@ -5,9 +5,19 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mysql_cluster import configmap, names, policies, secrets, server_config, services, statefulset
+from mysql_cluster import (
+    configmap,
+    names,
+    policies,
+    redeploy_guard,
+    secrets,
+    server_config,
+    services,
+    statefulset,
+)
 from mysql_cluster.config import MySQLClusterArgs, check_namespace
 from mysql_cluster.flavors import get_flavor
+from mysql_cluster.redeploy_guard import Intent
 
 
 class MySQLCluster(pulumi.ComponentResource):
@@ -52,7 +62,18 @@ class MySQLCluster(pulumi.ComponentResource):
         namespace_name = args.namespace or name
         check_namespace(namespace_name, args.create_namespace)
         super().__init__(names.COMPONENT_TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # Nothing is created in the cluster before the guard has checked, on a first deploy, that the
+        # namespace holds no data a destroy kept that this deployment would lock out.
+        child = redeploy_guard.guarded(
+            self,
+            Intent(
+                cluster=name,
+                namespace=namespace_name,
+                create_namespace=args.create_namespace,
+                existing_secret=args.existing_secret,
+                when_deleted=args.pvc_retention.when_deleted,
+            ),
+        )
         # Retained volumes are only useful with their namespace and their passwords: keep all three together.
         keep_data = args.pvc_retention.when_deleted == "Retain"
 

@@ -176,6 +176,16 @@ def secret(cluster: str) -> str:
     return f"{cluster}-credentials"
 
 
+def data_claim(cluster: str, ordinal: int) -> str:
+    """The PersistentVolumeClaim of pod `ordinal` (the StatefulSet's claim template `data`)."""
+    return f"{VOLUME_DATA}-{statefulset(cluster)}-{ordinal}"
+
+
+def redeploy_guard_resource(cluster: str) -> str:
+    """The Pulumi name of the check that refuses a deploy over data a destroy kept (redeploy_guard.py)."""
+    return f"{cluster}-redeploy-guard"
+
+
 def existing_secret_resource(cluster: str) -> str:
     """The Pulumi name under which a user-supplied Secret is read (never managed)."""
     return f"{cluster}-existing-credentials"

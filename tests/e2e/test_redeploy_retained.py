@@ -1,8 +1,9 @@
 """Redeploying retained data (issue 7, defect 7), on a stack of its own with the default whenDeleted: Retain.
 
 `pulumi destroy` keeps the namespace, the Secret, the state ConfigMap and the volumes; a plain `pulumi up`
-afterwards is refused before anything touches them (the kept Secret's passwords are the only ones that open
-the kept data; new generated ones would lock it out); the documented redeploy (the kept Secret as
+afterwards is refused by the redeploy guard before anything touches them, with one message that names what
+was kept and the commands of the fix (the kept Secret's passwords are the only ones that open the kept data;
+new generated ones would lock it out); the documented redeploy (the kept Secret as
 `existingSecret`, the kept namespace with `createNamespace: false`) returns the same rows, replicating, with
 the kept passwords.
 """
@@ -60,17 +61,36 @@ def test_destroy_then_up_on_retained_volumes(
         f"destroy took {time.monotonic() - start:.0f}s; namespace, Secret, state ConfigMap and volumes kept"
     )
 
-    # A plain `pulumi up` would generate new passwords for data that only the kept ones open: refused.
+    # A preview does not read the cluster for the guard (the engine creates nothing in a preview): it passes.
+    assert stack.pulumi("preview", check=False).returncode == 0, stack.log[-1]
+
+    # A plain `pulumi up` would generate new passwords for data that only the kept ones open: refused by the
+    # redeploy guard, before anything in the cluster is created, with the fix.
+    start = time.monotonic()
     refused = stack.pulumi("up", "--yes", "--skip-preview", check=False)
+    refusal_seconds = time.monotonic() - start
     assert refused.returncode != 0, "an up over retained data with new generated passwords was accepted"
     message = refused.stdout + refused.stderr
-    assert "already exists" in message, message
+    expected = [
+        f'namespace "{namespace}" holds the data of cluster "{CLUSTER_NAME}" kept by an earlier',
+        f"the state ConfigMap {CLUSTER_NAME}-state, the Secret {CLUSTER_NAME}-credentials and 2 volumes "
+        f"(data-{CLUSTER_NAME}-0, data-{CLUSTER_NAME}-1)",
+        "pulumi config set createNamespace false",
+        f"pulumi config set --plaintext existingSecret {CLUSTER_NAME}-credentials",
+    ]
+    for text in expected:
+        assert text in message, f"{text!r} not in:\n{message}"
+    assert "already exists" not in message, message  # the provider never got to try
     assert kube.json("get", "secret", f"{CLUSTER_NAME}-credentials")["data"] == secret, (
         "the kept Secret changed"
     )
-    assert kube.run("get", "statefulset", CLUSTER_NAME, check=False).returncode != 0
-    line = next(line.strip() for line in message.splitlines() if "already exists" in line)
-    report(f"plain up refused, kept Secret unchanged, no pod started: {line[:160]}")
+    kinds = "statefulsets,services,roles,rolebindings,poddisruptionbudgets,networkpolicies"
+    created = kube.json("get", kinds)
+    assert created["items"] == [], "the refused up created objects"
+    configmaps = {item["metadata"]["name"] for item in kube.json("get", "configmaps")["items"]}
+    assert configmaps == {"kube-root-ca.crt", f"{CLUSTER_NAME}-state"}, configmaps
+    line = [line.strip() for line in message.splitlines() if "holds the data of cluster" in line][-1]
+    report(f"plain up refused in {refusal_seconds:.1f}s, kept Secret unchanged, nothing created: {line}")
 
     # The documented redeploy (README "Redeploying retained data").
     stack.config_set("createNamespace", "false")
@@ -78,7 +98,7 @@ def test_destroy_then_up_on_retained_volumes(
     stack.existing_passwords = {
         key: base64.b64decode(secret[f"{key}-password"]).decode() for key in ("root", "replication", "backup")
     }
-    report(f"redeploy on the kept Secret and volumes took {stack.up():.0f}s")
+    report(f"redeploy on the kept Secret and volumes took {stack.up():.1f}s")
     assert stack.password() == root
     assert_healthy(stack, pods=2)
     after = table_state(kube, root)

@@ -17,6 +17,7 @@ from .conftest import Deploy, RecordingMocks
 pytestmark = pytest.mark.unit
 
 EXPECTED_CHILDREN = {
+    ("pulumi-python:dynamic/mysql-cluster:RedeployGuard", "mysql-redeploy-guard"),
     ("kubernetes:core/v1:Namespace", "mysql-namespace"),
     ("random:index/randomPassword:RandomPassword", "mysql-root-password"),
     ("random:index/randomPassword:RandomPassword", "mysql-replication-password"),
