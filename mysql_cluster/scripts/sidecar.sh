@@ -56,7 +56,14 @@ wait_for_root() { # <timeout>: polls until the server answers whichever root pas
     sleep 1
     waited=$((waited + 1))
   done
-  log "the local server answers (after ${waited}s)"
+  if [[ $root == */client-root-previous.cnf ]]; then
+    # A rotation this data has not received yet (the pod restarted in its middle): the primary applies it
+    # now, a replica receives it by replication.
+    log "the local server answers (after ${waited}s) to the root password remembered on the data volume," \
+      "not yet to the Secret's"
+  else
+    log "the local server answers (after ${waited}s)"
+  fi
 }
 
 on_term() {
