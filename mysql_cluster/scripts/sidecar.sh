@@ -198,6 +198,7 @@ monitor_once() {
   fi
   started=$(server_started) || return 0 # down or restarting: next round
   if ((ORDINAL == 0)); then
+    rm -f "$RUN_DIR/init-passwords.sql" # read by the server as it started (server.sh password_init_file)
     apply_passwords || log "passwords: applying them failed; retrying at the next check"
     keep_heartbeat "$root"
   fi
@@ -240,6 +241,7 @@ else
 fi
 start_listener
 if ((ORDINAL == 0)); then
+  rm -f "$RUN_DIR/init-passwords.sql" # read by the server as it started (server.sh password_init_file)
   apply_passwords || log "passwords: applying them failed; retrying at the next check"
   start_heartbeat "$root"
 fi
