@@ -7,7 +7,7 @@
 # --defaults-file=$SERVER_CONF_DIR/my.cnf (written by init-config.sh). A primary re-seeded from a replica
 # first gets the clone's GTID position as the start of its binary log (seed_primary). Ordinal 0's server
 # gives the accounts the Secret's passwords itself as it starts (--init-file, not binlogged: see
-# password_init_file). Runs as any non-root uid.
+# write_password_init_file). Runs as any non-root uid.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -23,6 +23,7 @@ data=$DATA_ROOT/data
 init_dir=$DATA_ROOT/.init-tmp
 work=$init_dir/data
 init_socket=$RUN_DIR/init.sock
+password_init_file=$RUN_DIR/init-passwords.sql # ordinal 0 (write_password_init_file)
 init_pid=
 
 [[ -r $conf ]] || die "$conf is missing: the init-config init container must run first"
@@ -122,7 +123,7 @@ init_literal() { # <value>: sql_literal for an init file, where a statement must
   printf '%s' "${literal//$'\r'/\\r}"
 }
 
-password_init_file() { # ordinal 0: prints the path of a private init file giving the accounts the Secret's passwords
+write_password_init_file() { # ordinal 0: writes $password_init_file, giving the accounts the Secret's passwords
   # The primary is the one pod whose data takes the Secret's passwords (its sidecar applies them with ALTER
   # USER, binlogged, and the replicas follow). Its server also applies them itself as it starts, before it
   # accepts a connection, so that its data opens to the Secret's root password whatever happened: a data
@@ -134,15 +135,15 @@ password_init_file() { # ordinal 0: prints the path of a private init file givin
   # they change nothing the primary did not binlog. Mode 0600 in $RUN_DIR; the sidecar removes it once the
   # server answers.
   require_env MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD REPLICATION_USER BACKUP_USER
-  local path=$RUN_DIR/init-passwords.sql sql
+  local sql
   sql=$(render_sql "$SQL_ROTATE_PASSWORDS" \
     ROOT_PASSWORD="$(init_literal "$MYSQL_ROOT_PASSWORD")" \
     REPLICATION_USER="$(init_literal "$REPLICATION_USER")" \
     REPLICATION_PASSWORD="$(init_literal "$MYSQL_REPLICATION_PASSWORD")" \
     BACKUP_USER="$(init_literal "$BACKUP_USER")" \
     BACKUP_PASSWORD="$(init_literal "$MYSQL_BACKUP_PASSWORD")")
-  write_file_atomically "$path" 0600 "SET SESSION sql_log_bin = 0;"$'\n'"$SQL_LITERAL_MODE"$'\n'"${sql//ALTER USER /ALTER USER IF EXISTS }"
-  printf '%s' "$path"
+  write_file_atomically "$password_init_file" 0600 \
+    "SET SESSION sql_log_bin = 0;"$'\n'"$SQL_LITERAL_MODE"$'\n'"${sql//ALTER USER /ALTER USER IF EXISTS }"
 }
 
 seed_primary() { # <gtid file>: a primary re-seeded from a replica continues the donor's GTID history
@@ -157,7 +158,8 @@ seed_primary() { # <gtid file>: a primary re-seeded from a replica continues the
   log "seed: this primary was re-seeded from a replica; its binary log continues at GTID position '$gtid'"
   trap stop_private_server EXIT
   # The donor's data may predate a rotation: the init file opens it to the Secret's root password.
-  start_private_server "$data" "$MYSQL_ROOT_PASSWORD" --init-file="$(password_init_file)"
+  write_password_init_file
+  start_private_server "$data" "$MYSQL_ROOT_PASSWORD" --init-file="$password_init_file"
   options=$(client_option_file init root "$MYSQL_ROOT_PASSWORD" "$init_socket")
   printf '%s\n' "$SQL_LITERAL_MODE" "$(render_sql "$SQL_SEED_PRIMARY_GTID" GTID_POSITION="$(sql_literal "$gtid")")" |
     run_sql_quietly "$options" "seed: setting the GTID position" || die "seed: could not set the GTID position"
@@ -193,6 +195,7 @@ fi
 
 log "starting $SERVER_BIN as the $(role) ($POD_NAME)"
 if ((ORDINAL == 0)); then
-  exec "$SERVER_BIN" --defaults-file="$conf" --init-file="$(password_init_file)"
+  write_password_init_file
+  exec "$SERVER_BIN" --defaults-file="$conf" --init-file="$password_init_file"
 fi
 exec "$SERVER_BIN" --defaults-file="$conf"
