@@ -1,9 +1,11 @@
 """Pods restarted in the middle of a password rotation (issue 7, defect 4): the Secret's files changed, and a
 pod restarts with a fresh run directory (a deleted or rescheduled pod's new emptyDir) before its data has
 the new passwords: the primary before its sidecar applied them, a replica before the new hashes reached it by
-replication. Such a pod knows only the Secret's new passwords, which its data still refuses; it logs in with
-the root password it remembered on its data volume (lib.sh root_option_file), so the primary applies the
-rotation and the replica follows. Tests run in file order.
+replication. Such a pod knows only the Secret's new passwords, which its data still refuses. The primary's
+server applies them itself as it starts (server.sh, an init file that writes nothing to the binary log); a
+replica logs in with the root password it remembered on its data volume (lib.sh root_option_file) until
+replication brings them. A new replica, which remembers nothing, is never served a copy that refuses the
+Secret's root password (backup-stream.sh check). Tests run in file order.
 """
 
 from __future__ import annotations
