@@ -8,7 +8,8 @@
 #     status 0 and the size of a copy in KiB on stdout (the datadir without binary, relay and redo logs), or
 #     status 1 and the reason. A donor is ready by its own readiness probe (probe.sh: on a replica read-only,
 #     applier running, data no older than MAX_LAG_SECONDS; while its primary is away, not required) and, on
-#     a replica, a faithful copy (donor_unfit).
+#     a replica, a faithful copy (donor_unfit); and its data takes the Secret's root password (no password
+#     rotation on its way to it).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -63,9 +64,19 @@ if [[ $mode == check ]]; then
   # While the primary is away a replica's data ages past MAX_LAG_SECONDS and it turns not ready; then the
   # faithful-copy checks alone decide (below): re-seeding a lost primary needs exactly such a donor, and a
   # new replica could not replicate meanwhile anyway.
-  [[ $ORDINAL == 0 ]] || options=$(root_option_file)
+  options=$(root_option_file)
   if ! answer=$(bash "$CLUSTER_CONFIG_DIR/probe.sh" readiness 2>&1) && { ((ORDINAL == 0)) || ! primary_away; }; then
     printf 'it is not ready (%s)\n' "$(one_line "${answer#not ready: }")"
+    exit 1
+  fi
+  # A copy of data that refuses the Secret's root password would lock its recipient out: a new pod knows
+  # only the Secret's passwords, and remembers none for data it has never opened (lib.sh root_option_file).
+  # So wait until the rotation reached this donor: the primary's sidecar applies it within a check of
+  # seeing the new Secret, replicas receive it by replication. Not while the primary is away: re-seeding a
+  # lost primary needs such a donor, and the primary's server applies the Secret's passwords as it starts.
+  if [[ $options == */client-root-previous.cnf ]] && { ((ORDINAL == 0)) || ! primary_away; }; then
+    printf 'its data does not take the Secret'"'"'s root password yet (a password rotation is on its way to '
+    printf 'it): its copy would refuse its recipient\n'
     exit 1
   fi
   if ((ORDINAL > 0)); then

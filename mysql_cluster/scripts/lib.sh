@@ -20,9 +20,13 @@ STREAM_COMPLETE_MARKER=mysql-cluster-stream-complete
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SQL_LITERAL_MODE="SET SESSION sql_mode = '';"
 
-# The root password that last opened the local server, kept (mode 0600, in $RUN_DIR) so that scripts still
-# log in while a new root password from the Secret is not applied yet (root_option_file).
+# The root passwords that may open this pod's data while the Secret's is not applied to it yet
+# (root_option_file): the one that last opened it, and the Secret's that it saw refused meanwhile (which an
+# ALTER USER may apply at any moment). On the data volume beside data/, mode 0600: they must outlive the pod
+# (a pod restarted in the middle of a rotation knows only the Secret's new passwords, which its data does not
+# accept yet), and they stay outside data/, so no clone or re-seed copies them.
 LAST_ROOT_PASSWORD_FILE_NAME="last-root-password"
+PENDING_ROOT_PASSWORD_FILE_NAME="pending-root-password"
 # Written (epoch seconds) by the sidecar while it pauses replication to re-point it with a new replication
 # password; the readiness probe keeps a replica whose applier stopped for that in the read Service for at
 # most APPLIER_PAUSE_SECONDS (its data stays no older than MAX_LAG_SECONDS all the same).
@@ -44,11 +48,11 @@ die() { # <message...>: log an error and exit non-zero
   exit 1
 }
 
-redact() { # <text>: the text with every password (the environment's, the last working root one) redacted
-  local text=$1 var secret previous=
-  [[ -n ${RUN_DIR:-} && -r $RUN_DIR/$LAST_ROOT_PASSWORD_FILE_NAME ]] &&
-    previous=$(<"$RUN_DIR/$LAST_ROOT_PASSWORD_FILE_NAME")
-  for var in MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD previous; do
+redact() { # <text>: the text with every password (the environment's, the remembered root ones) redacted
+  local text=$1 var secret last='' pending=''
+  last=$(remembered_root_password "$LAST_ROOT_PASSWORD_FILE_NAME")
+  pending=$(remembered_root_password "$PENDING_ROOT_PASSWORD_FILE_NAME")
+  for var in MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD last pending; do
     secret=${!var:-}
     [[ -n $secret ]] && text=${text//"$secret"/<redacted>}
   done
@@ -217,30 +221,66 @@ password_digest() { # <password>: a SHA-256 of it (to notice a change without ke
   printf '%s' "$1" | sha256sum | cut -d' ' -f1
 }
 
+remembered_root_password() { # <file name>: a remembered root password ("" when there is none)
+  local path=${DATA_ROOT:-}/$1
+  [[ -n ${DATA_ROOT:-} && -r $path ]] || return 0
+  printf '%s' "$(<"$path")"
+}
+
+remember_root_password() { # <file name> <password>: records it on the data volume (0600; "" removes it)
+  # Written to a temporary file and renamed (never a half-written file), synced. Best effort: a full
+  # volume must not fail a probe (the login itself works); the file then keeps its previous content.
+  local path=$DATA_ROOT/$1 tmp
+  if [[ -z $2 ]]; then
+    if [[ -e $path ]]; then
+      rm -f "$path" 2>/dev/null || true
+      sync "$DATA_ROOT" || true
+    fi
+    return 0
+  fi
+  tmp=$(umask 077 && mktemp "$path.tmp.XXXXXX" 2>/dev/null) || return 0
+  if printf '%s\n' "$2" >"$tmp" 2>/dev/null && sync "$tmp" && mv -f "$tmp" "$path"; then
+    sync "$DATA_ROOT" || true
+  else
+    rm -f "$tmp"
+  fi
+}
+
 root_option_file() { # root@localhost over the socket, with the root password that works; prints its path
-  # The Secret's current password, or while a new one is not applied yet (the primary's sidecar applies
-  # it; replicas receive it by replication) the last one that worked. The one that works is remembered.
-  require_env MYSQL_ROOT_PASSWORD RUN_DIR
-  local current previous='' last=$RUN_DIR/$LAST_ROOT_PASSWORD_FILE_NAME options
+  # The Secret's current root password opens the data unless a rotation is on its way: the primary's sidecar
+  # applies it (ALTER USER), replicas receive it by replication. Meanwhile the candidates remembered on the
+  # data volume do: the last password that worked, then the Secret's that was refused while it worked (an
+  # ALTER USER may have applied it since, and the Secret may have moved on again). Each successful login
+  # updates them, so they follow every password the data takes on; the Secret's password that works removes
+  # the pending one. A pod restarted at any moment of a rotation thus still logs in to its own data.
+  require_env MYSQL_ROOT_PASSWORD RUN_DIR DATA_ROOT
+  local current last pending candidate options
   current=$(client_option_file root root "$MYSQL_ROOT_PASSWORD" "$(server_socket)")
-  [[ -r $last ]] && previous=$(<"$last")
-  if [[ $previous == "$MYSQL_ROOT_PASSWORD" ]]; then
+  last=$(remembered_root_password "$LAST_ROOT_PASSWORD_FILE_NAME")
+  if [[ $last == "$MYSQL_ROOT_PASSWORD" ]]; then
     printf '%s' "$current"
     return 0
   fi
   if server_answers "$current"; then
-    write_file_atomically "$last" 0600 "$MYSQL_ROOT_PASSWORD"
+    remember_root_password "$LAST_ROOT_PASSWORD_FILE_NAME" "$MYSQL_ROOT_PASSWORD"
+    remember_root_password "$PENDING_ROOT_PASSWORD_FILE_NAME" ""
     printf '%s' "$current"
     return 0
   fi
-  if [[ -n $previous ]]; then
-    options=$(client_option_file root-previous root "$previous" "$(server_socket)")
-    if server_answers "$options"; then
-      printf '%s' "$options"
-      return 0
-    fi
-  fi
-  printf '%s' "$current" # neither works (the server is down or starting): its error says why
+  pending=$(remembered_root_password "$PENDING_ROOT_PASSWORD_FILE_NAME")
+  for candidate in "$last" "$pending"; do
+    [[ -n $candidate && $candidate != "$MYSQL_ROOT_PASSWORD" ]] || continue
+    options=$(client_option_file root-previous root "$candidate" "$(server_socket)")
+    server_answers "$options" || continue
+    # This one opens the data now; the Secret's may be applied to it next (the order keeps, at every
+    # moment, the password the data has among the files).
+    [[ $candidate == "$last" ]] || remember_root_password "$LAST_ROOT_PASSWORD_FILE_NAME" "$candidate"
+    [[ $pending == "$MYSQL_ROOT_PASSWORD" ]] ||
+      remember_root_password "$PENDING_ROOT_PASSWORD_FILE_NAME" "$MYSQL_ROOT_PASSWORD"
+    printf '%s' "$options"
+    return 0
+  done
+  printf '%s' "$current" # none works (the server is down or starting): its error says why
 }
 
 run_sql() { # <option file> [client options...]: runs the SQL on stdin; tab-separated rows on stdout

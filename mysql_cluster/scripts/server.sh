@@ -5,7 +5,9 @@
 # sets the root password, creates the replication and backup users, removes every other account, shuts it
 # down and renames it to data/ (so data/ exists only complete). Then, on every start, execs the server with
 # --defaults-file=$SERVER_CONF_DIR/my.cnf (written by init-config.sh). A primary re-seeded from a replica
-# first gets the clone's GTID position as the start of its binary log (seed_primary). Runs as any non-root uid.
+# first gets the clone's GTID position as the start of its binary log (seed_primary). Ordinal 0's server
+# gives the accounts the Secret's passwords itself as it starts (--init-file, not binlogged: see
+# write_password_init_file). Runs as any non-root uid.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,6 +23,7 @@ data=$DATA_ROOT/data
 init_dir=$DATA_ROOT/.init-tmp
 work=$init_dir/data
 init_socket=$RUN_DIR/init.sock
+password_init_file=$RUN_DIR/init-passwords.sql # ordinal 0 (write_password_init_file)
 init_pid=
 
 [[ -r $conf ]] || die "$conf is missing: the init-config init container must run first"
@@ -113,6 +116,36 @@ initialise_primary() {
   log "init: datadir complete: $data"
 }
 
+init_literal() { # <value>: sql_literal for an init file, where a statement must stay on one line
+  local literal
+  literal=$(sql_literal "$1")
+  literal=${literal//$'\n'/\\n}
+  printf '%s' "${literal//$'\r'/\\r}"
+}
+
+write_password_init_file() { # ordinal 0: writes $password_init_file, giving the accounts the Secret's passwords
+  # The primary is the one pod whose data takes the Secret's passwords (its sidecar applies them with ALTER
+  # USER, binlogged, and the replicas follow). Its server also applies them itself as it starts, before it
+  # accepts a connection, so that its data opens to the Secret's root password whatever happened: a data
+  # copy that had not received a rotation (re-seeded from a replica in the middle of one) or a remembered
+  # password that is missing (lib.sh root_option_file). Not binlogged (sql_log_bin = 0): the server's own
+  # start writes no transaction (checked against real servers in tests/scripts/test_rotation_restart.py);
+  # the sidecar's ALTER USER right after carries the passwords to the replicas. IF EXISTS: a missing
+  # account must not stop the server (the sidecar's ALTER USER then reports it). Replicas never get one:
+  # they change nothing the primary did not binlog. Mode 0600 in $RUN_DIR; the sidecar removes it once the
+  # server answers.
+  require_env MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD REPLICATION_USER BACKUP_USER
+  local sql
+  sql=$(render_sql "$SQL_ROTATE_PASSWORDS" \
+    ROOT_PASSWORD="$(init_literal "$MYSQL_ROOT_PASSWORD")" \
+    REPLICATION_USER="$(init_literal "$REPLICATION_USER")" \
+    REPLICATION_PASSWORD="$(init_literal "$MYSQL_REPLICATION_PASSWORD")" \
+    BACKUP_USER="$(init_literal "$BACKUP_USER")" \
+    BACKUP_PASSWORD="$(init_literal "$MYSQL_BACKUP_PASSWORD")")
+  write_file_atomically "$password_init_file" 0600 \
+    "SET SESSION sql_log_bin = 0;"$'\n'"$SQL_LITERAL_MODE"$'\n'"${sql//ALTER USER /ALTER USER IF EXISTS }"
+}
+
 seed_primary() { # <gtid file>: a primary re-seeded from a replica continues the donor's GTID history
   # On a private server (no network, so no replica connects early): forget the donor's source, empty the
   # binary logs and start them at the clone's GTID position. Only then is the file removed: a crash before
@@ -124,7 +157,9 @@ seed_primary() { # <gtid file>: a primary re-seeded from a replica continues the
   gtid=${BASH_REMATCH[2]}
   log "seed: this primary was re-seeded from a replica; its binary log continues at GTID position '$gtid'"
   trap stop_private_server EXIT
-  start_private_server "$data" "$MYSQL_ROOT_PASSWORD"
+  # The donor's data may predate a rotation: the init file opens it to the Secret's root password.
+  write_password_init_file
+  start_private_server "$data" "$MYSQL_ROOT_PASSWORD" --init-file="$password_init_file"
   options=$(client_option_file init root "$MYSQL_ROOT_PASSWORD" "$init_socket")
   printf '%s\n' "$SQL_LITERAL_MODE" "$(render_sql "$SQL_SEED_PRIMARY_GTID" GTID_POSITION="$(sql_literal "$gtid")")" |
     run_sql_quietly "$options" "seed: setting the GTID position" || die "seed: could not set the GTID position"
@@ -159,4 +194,8 @@ if ((ORDINAL == 0)) && [[ -e $(clone_gtid_file) ]]; then
 fi
 
 log "starting $SERVER_BIN as the $(role) ($POD_NAME)"
+if ((ORDINAL == 0)); then
+  write_password_init_file
+  exec "$SERVER_BIN" --defaults-file="$conf" --init-file="$password_init_file"
+fi
 exec "$SERVER_BIN" --defaults-file="$conf"
