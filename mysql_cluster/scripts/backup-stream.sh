@@ -22,14 +22,17 @@ load_flavor
 
 peer="${SOCAT_PEERADDR:-unknown}:${SOCAT_PEERPORT:-?}"
 
+errant() { # prints why this replica must not be cloned if it holds errant transactions (status 1: none)
+  local own
+  own=$(run_sql "$options" <<<"$SQL_OWN_TRANSACTIONS" 2>&1) && [[ $own == 1 ]] || return 1
+  printf 'it holds errant transactions (written on this replica, not replicated from the primary): a '
+  printf 'clone would spread them; clone it again or remove them'
+}
+
 donor_unfit() { # prints why this replica must not be cloned (status 1: it may be)
-  local status errno sql own
+  local status errno sql
   # Errant transactions first: they are the reason that never goes away by itself.
-  if own=$(run_sql "$options" <<<"$SQL_OWN_TRANSACTIONS" 2>&1) && [[ $own == 1 ]]; then
-    printf 'it holds errant transactions (written on this replica, not replicated from the primary): a '
-    printf 'clone would spread them; clone it again or remove them'
-    return 0
-  fi
+  errant && return 0
   if ! status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS" 2>&1); then
     printf 'its replication state cannot be read: %s' "$(one_line "$(redact "$status")")"
     return 0
@@ -65,6 +68,12 @@ if [[ $mode == check ]]; then
   # faithful-copy checks alone decide (below): re-seeding a lost primary needs exactly such a donor, and a
   # new replica could not replicate meanwhile anyway.
   options=$(root_option_file)
+  # Errant transactions are named before anything else: they often stop the applier too (the primary's
+  # next write meets the errant row), and "not ready" would hide the cause that never goes away by itself.
+  if ((ORDINAL > 0)) && reason=$(errant); then
+    printf '%s\n' "$reason"
+    exit 1
+  fi
   if ! answer=$(bash "$CLUSTER_CONFIG_DIR/probe.sh" readiness 2>&1) && { ((ORDINAL == 0)) || ! primary_away; }; then
     printf 'it is not ready (%s)\n' "$(one_line "${answer#not ready: }")"
     exit 1
