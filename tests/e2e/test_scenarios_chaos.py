@@ -172,7 +172,8 @@ def test_c_the_donor_killed_in_the_middle_of_a_clone(stack: Stack, kube: Kube, r
     attempts = re.search(r"complete after (\d+) attempt", clone_log)
     assert attempts, clone_log
     assert int(attempts[1]) >= 2, clone_log  # the broken clone was noticed and redone
-    report(f"{recipient}'s clone completed after {attempts[1]} attempts")
+    broken = next((line for line in clone_log.splitlines() if "failed backup" in line), "none logged")
+    report(f"{recipient}'s clone completed after {attempts[1]} attempts; the broken one: {broken}")
     assert_every_acked_row_everywhere(kube, password, writer, report)
     # The ballast served its purpose: the later scenarios' clones need not copy it.
     with connect(primary, password) as conn, conn.cursor() as cur:
