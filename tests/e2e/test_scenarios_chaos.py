@@ -161,7 +161,7 @@ def test_c_the_donor_killed_in_the_middle_of_a_clone(stack: Stack, kube: Kube, r
         kill_container(kube, donor_pod, container, containers.get(donor_pod))
         start = time.monotonic()
         report(f"{donor_pod}'s {container} container killed {start - seen:.2f}s after it was seen serving "
-               f"the clone of {recipient}")  # fmt: skip
+               f"the clone of {recipient} (at {time.strftime('%H:%M:%S', time.gmtime())} UTC)")  # fmt: skip
         up.join(900)
         assert not up.is_alive(), "pulumi up of 4 pods did not return"
         assert not failures, failures
@@ -174,6 +174,7 @@ def test_c_the_donor_killed_in_the_middle_of_a_clone(stack: Stack, kube: Kube, r
     assert int(attempts[1]) >= 2, clone_log  # the broken clone was noticed and redone
     broken = next((line for line in clone_log.splitlines() if "failed backup" in line), "none logged")
     report(f"{recipient}'s clone completed after {attempts[1]} attempts; the broken one: {broken}")
+    report(f"{recipient}'s clone log ends: {clone_log.strip().splitlines()[-1]}")
     assert_every_acked_row_everywhere(kube, password, writer, report)
     # The ballast served its purpose: the later scenarios' clones need not copy it.
     with connect(primary, password) as conn, conn.cursor() as cur:
