@@ -50,6 +50,12 @@ MANAGED: Mapping[str, str] = {
     **dict.fromkeys(("networking", "bind_address", "name_resolve"), _NETWORK),
 }  # fmt: skip
 _PREFIXES = ("loose_", "skip_", "enable_", "disable_", "maximum_")
+# Options of the plugins the server loads with plugin_load_add (MySQL's CLONE plugin: clone_max_data_bandwidth
+# and the like). `mysqld --initialize` loads no plugin and refuses an option it does not know, and every pod's
+# my.cnf is read by an initialisation (the first primary's, each CLONE recipient's private server), so these
+# are written with `loose_`: the initialisation passes over them, the servers that load the plugin apply them
+# (and MariaDB, which has no CLONE plugin, ignores them with a warning).
+_PLUGIN_OPTIONS = ("clone_",)
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 # A value is one line of printable text: option files have no escapes for line breaks, and `#` starts a
 # comment only at the start of a line, so anything else is passed to the server as written.
@@ -64,6 +70,14 @@ def canonical(option: str) -> str:
     for prefix in _PREFIXES:
         if name.startswith(prefix):
             return name[len(prefix) :]
+    return name
+
+
+def rendered_name(option: str) -> str:
+    """The option's name in custom.cnf: as written, lower case with `_`, `loose_` before a plugin's."""
+    name = option.lower().replace("-", "_")
+    if canonical(name).startswith(_PLUGIN_OPTIONS) and not name.startswith("loose_"):
+        return f"loose_{name}"
     return name
 
 
@@ -100,5 +114,5 @@ def render(options: ServerOptions) -> str | None:
     for option in sorted(options, key=canonical):
         value = options[option]
         text = ("ON" if value else "OFF") if isinstance(value, bool) else str(value)
-        lines.append(f"{option.lower().replace('-', '_')} = {text}")
+        lines.append(f"{rendered_name(option)} = {text}")
     return "\n".join(lines) + "\n"

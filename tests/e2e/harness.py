@@ -28,6 +28,13 @@ ARTIFACTS = REPO / "e2e-artifacts" / E2E_FLAVOR
 CLIENT = "mysql" if FLAVOR_NAME == "mysql" else "mariadb"
 """The SQL client in LOCAL_IMAGE."""
 CLUSTER_NAME = "mysql"
+CLONE_BANDWIDTH_MIB = 16
+"""The scenarios' stack caps every CLONE (flavors seeded by the CLONE plugin) with serverConfig's
+`clone_max_data_bandwidth` (MiB/s): chaos (c) needs its CLONE to last long enough to kill the donor in the
+middle. Measured on mysqld 9.7.4 for ~160 MB (the data with (c)'s ballast): 0.3 s uncapped, 3 to 4 s at
+16 (the plugin sleeps at most 1 s per check, so short copies run in bursts), at most ~10 s (160 MB at
+16 MiB/s). The other scenarios' clones cost up to ~4 s more each (against an uncapped run the same hour:
+scale-up 13 -> 15 s, (b) 18 -> 18 s, (e) to 5 pods 16 -> 20 s)."""
 
 
 def _capture(cmd: list[str], env: dict[str, str] | None = None) -> str:

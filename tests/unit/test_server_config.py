@@ -7,7 +7,7 @@ import pytest
 
 from mysql_cluster import MySQLClusterArgs
 from mysql_cluster.config import ConfigError
-from mysql_cluster.server_config import canonical, render
+from mysql_cluster.server_config import canonical, render, rendered_name
 
 from .conftest import Deploy
 
@@ -71,3 +71,22 @@ def test_option_names_are_compared_the_way_the_server_reads_them() -> None:
     assert canonical("Skip-Slave-Start") == "slave_start"
     assert canonical("loose-max-connections") == "max_connections"
     assert render({}) is None
+
+
+@pytest.mark.parametrize(
+    "option", ["clone_max_data_bandwidth", "Clone-Max-Data-Bandwidth", "loose_clone_max_data_bandwidth"]
+)
+def test_the_clone_plugins_bandwidth_cap_is_accepted_and_written_with_loose(
+    deploy: Deploy, option: str
+) -> None:
+    """MySQL's recipient-side cap on a CLONE's data rate (MiB/s): `mysqld --initialize` loads no plugin and
+    refuses options it does not know (checked on mysqld 9.7.4), so it is written `loose_` (the script tier's
+    tests/scripts/test_mysql_clone_busy.py runs a recipient throttled by this very line)."""
+    data = config_map_data(deploy, MySQLClusterArgs(server_config={option: 16}))
+    assert data["custom.cnf"].splitlines()[2:] == ["[mysqld]", "loose_clone_max_data_bandwidth = 16"]
+
+
+def test_only_plugin_options_get_loose() -> None:
+    assert rendered_name("max-connections") == "max_connections"
+    assert rendered_name("skip_clone_autotune_concurrency") == "loose_skip_clone_autotune_concurrency"
+    assert rendered_name("LOOSE-clone-buffer-size") == "loose_clone_buffer_size"
