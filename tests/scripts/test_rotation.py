@@ -7,6 +7,7 @@ environment keeps the old values, as a running container's does. Tests run in fi
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,13 +41,20 @@ def write_secret(directory: Path, passwords: Passwords, uid: int, gid: int) -> N
         tmp.rename(folder / "value")
 
 
-@pytest.fixture(scope="module")
-def cluster(flavor: Flavor) -> Iterator[Cluster]:
+@contextlib.contextmanager
+def cluster_on_a_secret(flavor: Flavor) -> Iterator[Cluster]:
+    """A primary and a replica whose scripts read their passwords from a mounted Secret's files."""
     with Cluster(flavor) as built:
         secret = built.root / "secret"
         write_secret(secret, DEFAULT_PASSWORDS, built.uid, built.gid)
         built.extra_env["SECRET_DIR"] = str(secret)
         built.start_with_a_replica()
+        yield built
+
+
+@pytest.fixture(scope="module")
+def cluster(flavor: Flavor) -> Iterator[Cluster]:
+    with cluster_on_a_secret(flavor) as built:
         yield built
 
 

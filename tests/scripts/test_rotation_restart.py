@@ -20,7 +20,7 @@ import pymysql
 import pytest
 
 from mysql_cluster.flavors import Flavor
-from tests.scripts.test_rotation import NEW, ids, logs_in, write_secret
+from tests.scripts.test_rotation import NEW, cluster_on_a_secret, ids, logs_in, write_secret
 from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Passwords, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -44,11 +44,7 @@ REMEMBERED = "to the root password remembered on the data volume"
 
 @pytest.fixture(scope="module")
 def cluster(flavor: Flavor) -> Iterator[Cluster]:
-    with Cluster(flavor) as built:
-        secret = built.root / "secret"
-        write_secret(secret, DEFAULT_PASSWORDS, built.uid, built.gid)
-        built.extra_env["SECRET_DIR"] = str(secret)
-        built.start_with_a_replica()
+    with cluster_on_a_secret(flavor) as built:
         yield built
 
 
