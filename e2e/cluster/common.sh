@@ -69,22 +69,24 @@ start() {
 	echo $! >"$RUN/$name.pid"
 }
 
+gone_within() { # <pid> <checks>: status 0 once the process is gone, checking every 0.05 s
+	local i
+	for ((i = 0; i < $2; i++)); do
+		alive "$1" || return 0
+		sleep 0.05
+	done
+	! alive "$1"
+}
+
 stop() {
-	local name=$1 pid i t0=$SECONDS
+	local name=$1 pid t0=$SECONDS
 	pid=$(pid_of "$name") || { rm -f "$RUN/$name.pid"; return 0; }
 	log "stopping $name (pid $pid)"
 	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do
-		alive "$pid" || break
-		sleep 0.05
-	done
-	if alive "$pid"; then
+	if ! gone_within "$pid" 200; then
 		log "$name did not stop in 10s: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do
-			alive "$pid" || break
-			sleep 0.05
-		done
+		gone_within "$pid" 100 || true
 	fi
 	rm -f "$RUN/$name.pid"
 	((SECONDS - t0 < 3)) || log "$name took $((SECONDS - t0))s to stop"

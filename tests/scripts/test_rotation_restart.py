@@ -16,11 +16,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import pymysql
 import pytest
 
 from mysql_cluster.flavors import Flavor
 from tests.scripts.test_rotation import NEW, cluster_on_a_secret, ids, logs_in, write_secret
+from tests.scripts.test_rotation import assert_rotated as rotated_everywhere
 from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Passwords, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -90,24 +90,9 @@ def assert_remembers(pod: Pod, root_password: str) -> None:
 
 
 def assert_rotated(cluster: Cluster, old: Passwords, new: Passwords) -> None:
-    primary, replica = cluster.primary, cluster.replicas[0]
-    for pod in (primary, replica):
-        assert logs_in(pod, "root", new.root), pod.name
-        assert not logs_in(pod, "root", old.root), pod.name
+    rotated_everywhere(cluster, old, new, EVERY)
+    for pod in (cluster.primary, cluster.replicas[0]):
         assert_remembers(pod, new.root)
-    assert logs_in(primary, "replicator", new.replication)
-    assert not logs_in(primary, "replicator", old.replication)
-    with (
-        pymysql.connect(unix_socket=str(replica.socket), user="root", password=new.root) as conn,
-        conn.cursor(pymysql.cursors.DictCursor) as cursor,
-    ):
-        cursor.execute(cluster.flavor.show_replica_status)
-        row = cursor.fetchone() or {}
-    assert row.get(cluster.flavor.io_running_column) == "Yes", row
-    assert row.get(cluster.flavor.sql_running_column) == "Yes", row
-    for secret in EVERY:
-        for pod in (primary, replica):
-            assert secret not in pod.logs(), f"a password is in {pod.name}'s logs"
 
 
 def test_primary_restarted_before_applying_comes_back_and_applies(cluster: Cluster) -> None:

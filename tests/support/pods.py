@@ -480,9 +480,12 @@ class Pod:
             cursor.execute(query, args)
             return list(cursor.fetchall())
 
-    def replica_status(self) -> dict[str, Any]:
+    def replica_status(self, password: str | None = None) -> dict[str, Any]:
         """The flavor's replica status row as a dict ({} when replication is not configured)."""
-        with contextlib.closing(self.connect()) as conn, conn.cursor(pymysql.cursors.DictCursor) as cursor:
+        with (
+            contextlib.closing(self.connect(password=password)) as conn,
+            conn.cursor(pymysql.cursors.DictCursor) as cursor,
+        ):
             cursor.execute(self.cluster.flavor.show_replica_status)
             row = cursor.fetchone()
             return dict(row) if row else {}
