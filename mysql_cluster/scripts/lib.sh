@@ -160,13 +160,31 @@ option_value() { # <value>: the value double-quoted for an option file ([client]
 }
 
 render_sql() { # <template> <NAME=value...>: the template with each {{NAME}} replaced by value
-  local sql=$1 pair
+  # One pass over the template: a value (a password may hold "{{ROOT_PASSWORD}}") is never read again.
+  local rest=$1 out='' name pair value found
   shift
-  for pair in "$@"; do
-    sql=${sql//"{{${pair%%=*}}}"/"${pair#*=}"}
+  while [[ $rest == *'{{'* ]]; do
+    out+=${rest%%"{{"*}
+    rest=${rest#*"{{"}
+    name=${rest%%"}}"*}
+    rest=${rest#*"}}"}
+    found=
+    for pair in "$@"; do
+      [[ ${pair%%=*} == "$name" ]] && { value=${pair#*=} found=1; break; }
+    done
+    [[ -n $found ]] || die "an SQL template kept {{$name}} (flavor.env and the script disagree)"
+    out+=$value
   done
-  [[ $sql != *'{{'* ]] || die "an SQL template kept a placeholder (flavor.env and the script disagree)"
-  printf '%s' "$sql"
+  printf '%s' "$out$rest"
+}
+
+render_account_passwords() { # <template> <quoting function>: the template with the accounts' Secret passwords
+  render_sql "$1" \
+    ROOT_PASSWORD="$("$2" "$MYSQL_ROOT_PASSWORD")" \
+    REPLICATION_USER="$("$2" "$REPLICATION_USER")" \
+    REPLICATION_PASSWORD="$("$2" "$MYSQL_REPLICATION_PASSWORD")" \
+    BACKUP_USER="$("$2" "$BACKUP_USER")" \
+    BACKUP_PASSWORD="$("$2" "$MYSQL_BACKUP_PASSWORD")"
 }
 
 client_option_file() { # <name> <user> <password> <socket> [include]: prints the path of a private file

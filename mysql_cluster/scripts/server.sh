@@ -71,12 +71,7 @@ create_accounts() { # passwords, users, grants; drops every account the initiali
   options=$(client_option_file init root "" "$init_socket")
   stray=$(run_sql "$options" <<<"SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') \
 FROM mysql.user WHERE User = '' OR (User = 'root' AND Host <> 'localhost');")
-  accounts=$(render_sql "$SQL_INIT_ACCOUNTS" \
-    ROOT_PASSWORD="$(sql_literal "$MYSQL_ROOT_PASSWORD")" \
-    REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" \
-    REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")" \
-    BACKUP_USER="$(sql_literal "$BACKUP_USER")" \
-    BACKUP_PASSWORD="$(sql_literal "$MYSQL_BACKUP_PASSWORD")")
+  accounts=$(render_account_passwords "$SQL_INIT_ACCOUNTS" sql_literal)
   # One session: stray accounts go first (mariadb-install-db's root@127.0.0.1, root@::1 and root@<host>
   # have empty passwords), then the accounts of the cluster. Nothing of it is binary-logged.
   printf '%s\n' "$SQL_LITERAL_MODE" "SET SESSION sql_log_bin = 0;" "$stray" "$accounts" |
@@ -136,14 +131,10 @@ write_password_init_file() { # ordinal 0: writes $password_init_file, giving the
   # server answers.
   require_env MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD REPLICATION_USER BACKUP_USER
   local sql
-  sql=$(render_sql "$SQL_ROTATE_PASSWORDS" \
-    ROOT_PASSWORD="$(init_literal "$MYSQL_ROOT_PASSWORD")" \
-    REPLICATION_USER="$(init_literal "$REPLICATION_USER")" \
-    REPLICATION_PASSWORD="$(init_literal "$MYSQL_REPLICATION_PASSWORD")" \
-    BACKUP_USER="$(init_literal "$BACKUP_USER")" \
-    BACKUP_PASSWORD="$(init_literal "$MYSQL_BACKUP_PASSWORD")")
+  # IF EXISTS goes into the template, not the rendered SQL: a password may contain "ALTER USER ".
+  sql=$(render_account_passwords "${SQL_ROTATE_PASSWORDS//ALTER USER /ALTER USER IF EXISTS }" init_literal)
   write_file_atomically "$password_init_file" 0600 \
-    "SET SESSION sql_log_bin = 0;"$'\n'"$SQL_LITERAL_MODE"$'\n'"${sql//ALTER USER /ALTER USER IF EXISTS }"
+    "SET SESSION sql_log_bin = 0;"$'\n'"$SQL_LITERAL_MODE"$'\n'"$sql"
 }
 
 seed_primary() { # <gtid file>: a primary re-seeded from a replica continues the donor's GTID history

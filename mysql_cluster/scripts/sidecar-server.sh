@@ -121,12 +121,7 @@ apply_passwords() { # primary: gives the cluster's accounts the Secret's current
   local digest
   digest=$(password_digest "$MYSQL_ROOT_PASSWORD:$MYSQL_REPLICATION_PASSWORD:$MYSQL_BACKUP_PASSWORD")
   [[ $digest != "$applied_passwords_digest" ]] || return 0
-  printf '%s\n' "$SQL_LITERAL_MODE" "$(render_sql "$SQL_ROTATE_PASSWORDS" \
-    ROOT_PASSWORD="$(sql_literal "$MYSQL_ROOT_PASSWORD")" \
-    REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" \
-    REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")" \
-    BACKUP_USER="$(sql_literal "$BACKUP_USER")" \
-    BACKUP_PASSWORD="$(sql_literal "$MYSQL_BACKUP_PASSWORD")")" |
+  printf '%s\n' "$SQL_LITERAL_MODE" "$(render_account_passwords "$SQL_ROTATE_PASSWORDS" sql_literal)" |
     run_sql_quietly "$root" "passwords: applying the Secret's passwords" || return 1
   log "passwords: applied the Secret's passwords to root, $REPLICATION_USER and $BACKUP_USER (binlogged:" \
     "the replicas follow)"
