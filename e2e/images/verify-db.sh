@@ -2,7 +2,8 @@
 # Proves that the tarballs from e2e/images/build-db.sh import into containerd and run: starts a private
 # containerd (root, state and socket under a temp dir, CRI plugin off: it never touches a containerd already
 # running here), imports every image, and runs in each: the uid (999), the empty datadir, the server's,
-# client's and socat's versions, the tools the scripts call, and (MySQL) the CLONE plugin's library.
+# client's, openssl's and (MariaDB; none in MySQL's, as in the official images) socat's versions, the tools the
+# scripts call, and (MySQL) the CLONE plugin's library.
 # The servers themselves are exercised by the script tier, which runs them inside the same root filesystems.
 #
 # Usage: e2e/images/verify-db.sh   (root; builds nothing: run build-db.sh first)
@@ -57,7 +58,9 @@ check='
   [ "$(stat -c %u:%g /var/lib/mysql)" = 999:999 ] && [ -z "$(ls -A /var/lib/mysql)" ]
   "$1" --version
   "$2" --version
-  socat -V | grep -m1 "socat version"
+  openssl version
+  if [ "$1" = mariadbd ]; then socat -V | grep -m1 "socat version"; fi
+  if [ "$1" = mysqld ] && command -v socat >/dev/null; then echo "socat in a MySQL image: the official ones have none"; exit 1; fi
   for c in "$3" bash sed grep sync mktemp tail hostname; do command -v "$c" >/dev/null || { echo "missing $c"; exit 1; }; done
   if [ "$1" = mysqld ]; then test -f /usr/lib/mysql/plugin/mysql_clone.so && test -d /var/lib/mysql-files; fi
   if [ "$1" = mariadbd ]; then mariadb-backup --version 2>&1 | head -n1; command -v mbstream >/dev/null; fi

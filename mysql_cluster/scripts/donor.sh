@@ -78,7 +78,7 @@ donor_name() { # <ordinal>: how the logs name a donor
 
 volume_free_mib() { # the space left on the data volume, in MiB
   local kib
-  kib=$(df -Pk "$DATA_ROOT" 2>/dev/null | awk 'NR == 2 { print $4 }')
+  kib=$(free_kib "$DATA_ROOT") # transport.sh
   printf '%d' $((${kib:-0} / 1024))
 }
 

@@ -94,7 +94,7 @@ start_listener() {
   fi
   listener_pid=$TRANSPORT_LISTENER_PID
   log "serving backups on port $CLONE_PORT (mutual TLS, the backup password's credential; at most" \
-    "$max_backups at once; socat pid $listener_pid)"
+    "$max_backups at once; listener pid $listener_pid)"
 }
 
 # ------------------------------------------------------------------------------------ monitor --

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The clone port's transport: mutual TLS 1.3 whose only credential is the cluster Secret's backup password.
 # Sourced by sidecar.sh (the donor: transport_listen) and clone.sh (the recipient: transport_fetch); run by the
-# donor's socat once per authenticated connection (`bash transport.sh serve-connection`).
+# donor's listener once per authenticated connection (`bash transport.sh serve-connection`). The listener and
+# the client are socat's, or on flavors seeded by the CLONE plugin openssl's (transport-openssl.sh: the
+# official mysql images have no socat).
 #
 # Credential: every pod derives the same Ed25519 key from MYSQL_BACKUP_PASSWORD (PBKDF2-HMAC-SHA256, 600,000
 # iterations, over a SHA-256 of the password) and the same self-signed certificate (a fixed template re-signed
-# with that key; Ed25519 signatures are deterministic, so the files are identical on every pod). Both ends
+# with that key; Ed25519 signatures are deterministic, so the files are identical on every pod, whichever
+# OpenSSL its image has: the certificate's bytes are assembled here, not by `openssl x509`, whose output
+# changed in OpenSSL 3.2 (a version 3 certificate with a key identifier)). Both ends
 # present it and accept only it (socat verify=1, cafile = that certificate): a peer without the password
 # fails the TLS handshake before the donor runs anything, a different password fails it both ways, a
 # recorded handshake cannot be replayed (TLS 1.3), and a man in the middle cannot complete either side.
@@ -17,9 +21,15 @@
 #   MYSQL-CLUSTER-CLONE/1 OK <donor pod> size=<KiB>   the data a copy needs, about (binary and redo logs aside)
 #   MYSQL-CLUSTER-CLONE/1 UNFIT <reason>             not ready, stale, errant, applier stopped: no backup
 #   MYSQL-CLUSTER-CLONE/1 BUSY <reason>              at most CLONE_MAX_BACKUPS (default 2) backups run at once
-# With SEEDING=clone-plugin (MySQL 9.7) the connection ends after OK: the recipient asks the donor's server for
-# the clone itself, and the port only vouches, under the cluster's credential, that the donor is fit.
+# With SEEDING=clone-plugin (MySQL 9.7) the recipient first writes "MYSQL-CLUSTER-CLONE/1 HELLO <pod>", and the
+# connection ends after the status line: the recipient asks the donor's server for the clone itself, and the
+# port only vouches, under the cluster's credential, that the donor is fit.
 # shellcheck shell=bash
+
+# shellcheck source-path=SCRIPTDIR source=transport-socat.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transport-socat.sh"
+# shellcheck source-path=SCRIPTDIR source=transport-openssl.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transport-openssl.sh"
 
 CLONE_TLS_NAME=mysql-cluster-clone
 CLONE_PROTOCOL=MYSQL-CLUSTER-CLONE/1
@@ -29,7 +39,9 @@ CLONE_KDF_SALT=6d7973716c636c31 # "mysqlcl1": PBKDF2 salt of openssl enc (8 byte
 CLONE_ED25519_PREFIX='\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20'
 # X.509 v1, serial 1, subject and issuer CN=mysql-cluster-clone, valid from 2000-01-01 to 9999-12-31 (fixed
 # dates: certificates made on nodes whose clocks differ still verify). Its key and signature are placeholders,
-# replaced by `openssl x509 -signkey <derived key> -preserve_dates`.
+# replaced by transport_sign_certificate. Its DER: 30 81 e5, the to-be-signed part (bytes 3-157, the public
+# key last, from byte 126), the signature algorithm (30 05 06 03 2b 65 70) and the signature (03 41 00 +
+# 64 bytes).
 CLONE_CERT_TEMPLATE='-----BEGIN CERTIFICATE-----
 MIHlMIGYAgEBMAUGAytlcDAeMRwwGgYDVQQDDBNteXNxbC1jbHVzdGVyLWNsb25l
 MCAXDTAwMDEwMTAwMDAwMFoYDzk5OTkxMjMxMjM1OTU5WjAeMRwwGgYDVQQDDBNt
@@ -37,6 +49,24 @@ eXNxbC1jbHVzdGVyLWNsb25lMCowBQYDK2VwAyEAH+BfwdgxPED5dnhpf8IKEyqW
 MrcU/lFBLnKO5s4QpJswBQYDK2VwA0EApqDA85lq1Tt6gGdNjobMjC+rag4ePzna
 8jlFK+pMQS5dLP+L74YDoEeAppKBhvx/kfNQNFj6O2lHbWPX/iSACA==
 -----END CERTIFICATE-----'
+
+transport_sign_certificate() { # <directory>: its `key` signs the template into its `crt`, byte for byte the
+  # same with every OpenSSL from 3.0 (pkeyutl -rawin: a pure Ed25519 signature of the to-be-signed bytes)
+  local dir=$1
+  printf '%s\n' "$CLONE_CERT_TEMPLATE" | sed '1d;$d' | base64 -d >"$dir/template" || return 1
+  head -c 126 "$dir/template" | tail -c +4 >"$dir/tbs" || return 1
+  openssl pkey -in "$dir/key" -pubout -outform DER >"$dir/public" || return 1
+  tail -c 32 "$dir/public" >>"$dir/tbs" || return 1
+  openssl pkeyutl -sign -rawin -inkey "$dir/key" -in "$dir/tbs" -out "$dir/signature" || return 1
+  {
+    printf '%b' '\x30\x81\xe5'
+    cat "$dir/tbs"
+    printf '%b' '\x30\x05\x06\x03\x2b\x65\x70\x03\x41\x00'
+    cat "$dir/signature"
+  } >"$dir/der" || return 1
+  [[ $(wc -c <"$dir/der") == 232 ]] || { echo "the certificate came out $(wc -c <"$dir/der") bytes long"; return 1; }
+  { echo '-----BEGIN CERTIFICATE-----' && base64 -w 64 "$dir/der" && echo '-----END CERTIFICATE-----'; } >"$dir/crt"
+}
 
 transport_files() { # prints "<certificate and key> <certificate>": the paths of the credential files
   printf '%s %s' "$RUN_DIR/clone-tls.pem" "$RUN_DIR/clone-tls.crt"
@@ -57,8 +87,7 @@ transport_credentials() { # (re)writes the credential files from MYSQL_BACKUP_PA
   tmp=$(umask 077 && mktemp -d "$RUN_DIR/clone-tls.XXXXXX")
   if ! printf '%b' "$CLONE_ED25519_PREFIX$key_bytes" |
     openssl pkey -inform DER -out "$tmp/key" 2>"$tmp/errors" ||
-    ! printf '%s\n' "$CLONE_CERT_TEMPLATE" |
-    openssl x509 -signkey "$tmp/key" -preserve_dates -out "$tmp/crt" 2>>"$tmp/errors"; then
+    ! transport_sign_certificate "$tmp" 2>>"$tmp/errors"; then
     log "could not make the clone port's certificate: $(one_line "$(cat "$tmp/errors" 2>/dev/null)")"
     rm -rf "$tmp"
     return 1
@@ -70,13 +99,6 @@ transport_credentials() { # (re)writes the credential files from MYSQL_BACKUP_PA
   rm -rf "$tmp"
 }
 
-transport_tls_options() { # the socat OPENSSL options both ends use
-  local pem crt
-  read -r pem crt <<<"$(transport_files)"
-  printf 'cert=%s,cafile=%s,verify=1,commonname=%s,openssl-min-proto-version=TLS1.3' "$pem" "$crt" \
-    "$CLONE_TLS_NAME"
-}
-
 # ------------------------------------------------------------------------------------------ donor --
 
 transport_listen() { # <port>: serves backups in the background; sets TRANSPORT_LISTENER_PID
@@ -85,71 +107,13 @@ transport_listen() { # <port>: serves backups in the background; sets TRANSPORT_
   require_number handshake
   ((handshake >= 1)) || die "CLONE_HANDSHAKE_TIMEOUT='$handshake' must be at least 1"
   transport_credentials || return 1
-  # -U: nothing the peer sends reaches the per-connection script. -d -d: socat's connection log, which
-  # transport_relay_log turns into one line per refused connection. socat has no handshake timeout: a
-  # receive timeout on the socket (SO_RCVTIMEO) ends a handshake that stalls; the donor never reads after it.
-  # shellcheck disable=SC2016 # expanded by the shell socat starts for each connection
-  socat -d -d -U "OPENSSL-LISTEN:$port,reuseaddr,fork,$(transport_receive_timeout "$handshake"),$(
-    transport_tls_options)" SYSTEM:'exec bash "$CLUSTER_CONFIG_DIR/transport.sh" serve-connection' \
-    2> >(transport_relay_log) &
-  # shellcheck disable=SC2034 # read by the sourcing script
-  TRANSPORT_LISTENER_PID=$!
-}
-
-transport_receive_timeout() { # <seconds>: socat's option setting SO_RCVTIMEO (Linux, 64-bit: SOL_SOCKET=1,
-  # SO_RCVTIMEO=20 on amd64 and arm64, struct timeval = two little-endian 64-bit integers)
-  local seconds=$1 hex='' byte i
-  for ((i = 0; i < 8; i++)); do
-    printf -v byte '%02x' $(((seconds >> (8 * i)) & 255))
-    hex+=$byte
-  done
-  printf 'setsockopt-bin=1:20:x%s0000000000000000' "$hex"
-}
-
-transport_relay_log() { # stdin: socat's log; logs refused connections and socat's warnings and errors
-  # The listener logs "accepting connection from <peer>" then "forked off child process <pid>"; the child's
-  # handshake error may reach the pipe before or after that second line.
-  local line pid level message child listener='' last_peer='' pattern
-  local -A peers=() early=() authenticated=()
-  pattern='socat\[([0-9]+)\] ([DINWEF]) (.*)$'
-  while IFS= read -r line; do
-    if [[ ! $line =~ $pattern ]]; then
-      printf '%s\n' "$line" >&2 # the per-connection scripts' own log lines
-      continue
-    fi
-    pid=${BASH_REMATCH[1]} level=${BASH_REMATCH[2]} message=${BASH_REMATCH[3]}
-    if [[ -z $listener && $message == 'listening on '* ]]; then
-      listener=$pid
-    elif [[ $pid == "$listener" ]]; then
-      if [[ $message =~ ^accepting\ connection\ from\ AF=[0-9]+\ (.*)\ on ]]; then
-        last_peer=${BASH_REMATCH[1]}
-      elif [[ $message =~ ^forked\ off\ child\ process\ ([0-9]+) ]]; then
-        child=${BASH_REMATCH[1]}
-        if [[ -n ${early[$child]:-} ]]; then
-          transport_log_refusal "$last_peer" "${early[$child]}"
-          unset "early[$child]"
-        else
-          peers[$child]=$last_peer
-        fi
-      elif [[ $level == [WEF] ]]; then
-        log "socat: $message"
-      fi
-    elif [[ $message == 'starting data transfer loop'* ]]; then
-      authenticated[$pid]=1 # the per-connection script logs from here on
-      unset "peers[$pid]"
-    elif [[ $level == [EF] && -z ${authenticated[$pid]:-} ]]; then
-      if [[ -n ${peers[$pid]:-} ]]; then
-        transport_log_refusal "${peers[$pid]}" "$message"
-        unset "peers[$pid]"
-      elif [[ -z ${early[$pid]:-} ]]; then
-        early[$pid]=$message
-      fi
-    elif [[ $level == [WEF] ]]; then
-      log "socat: $message"
-    elif [[ $message == exit* ]]; then
-      unset "authenticated[$pid]"
-    fi
-  done
+  if [[ ${SEEDING:-} == clone-plugin ]]; then
+    transport_openssl_listen "$port" "$handshake" &
+    # shellcheck disable=SC2034 # read by the sourcing script
+    TRANSPORT_LISTENER_PID=$!
+    return 0
+  fi
+  transport_socat_listen "$port" "$handshake"
 }
 
 transport_log_refusal() { # <peer> <socat's error>
@@ -157,7 +121,9 @@ transport_log_refusal() { # <peer> <socat's error>
 }
 
 transport_serve_connection() { # stdout: the authenticated peer; the verdict, a slot, the status line, the backup
-  local limit=${CLONE_MAX_BACKUPS:-2} peer="${SOCAT_PEERADDR:-unknown}:${SOCAT_PEERPORT:-?}" slot lock verdict
+  # The peer as the listener names it: socat's environment, or transport_openssl_accept's TRANSPORT_PEER.
+  local limit=${CLONE_MAX_BACKUPS:-2} peer=${TRANSPORT_PEER:-"${SOCAT_PEERADDR:-unknown}:${SOCAT_PEERPORT:-?}"}
+  local slot lock verdict
   require_number limit
   ((limit >= 1)) || die "CLONE_MAX_BACKUPS='$limit' must be at least 1"
   # First whether this pod may be cloned at all (ready, faithful): a refusal costs no backup. On success the
@@ -221,11 +187,19 @@ transport_fetch() { # <host> <port> [<volume>]: the donor's backup stream on std
     return 1
   fi
   errors=$(mktemp "$RUN_DIR/clone-transport-errors.XXXXXX")
-  socat -u -T "$idle" "OPENSSL:$host:$port,connect-timeout=10,$(transport_tls_options)" STDOUT \
-    2>"$errors" | TRANSPORT_VOLUME=$volume transport_receive "$greeting"
-  status=("${PIPESTATUS[@]}")
-  detail=$(tail -n 1 "$errors")
-  detail=${detail#*socat\[*\] [EFW] }
+  if [[ ${SEEDING:-} == clone-plugin ]]; then # a question and its answer: a minute is plenty
+    transport_openssl_fetch "$host" "$port" 60 2>"$errors" |
+      TRANSPORT_VOLUME=$volume transport_receive "$greeting"
+    status=("${PIPESTATUS[@]}")
+    detail=$(grep -m 1 -E ':error:|errno' "$errors") # the first: s_client's later ones follow from it
+    ((status[0] != 124)) || detail="no answer within 60s"
+  else
+    transport_socat_fetch "$host" "$port" "$idle" 2>"$errors" |
+      TRANSPORT_VOLUME=$volume transport_receive "$greeting"
+    status=("${PIPESTATUS[@]}")
+    detail=$(tail -n 1 "$errors")
+    detail=${detail#*socat\[*\] [EFW] }
+  fi
   rm -f "$errors"
   if ((status[1] == 0 && status[0] == 0)); then
     return 0
@@ -251,6 +225,15 @@ transport_fetch() { # <host> <port> [<volume>]: the donor's backup stream on std
   return 1
 }
 
+free_kib() { # <path>: the KiB free on its file system (df -P's fourth column; bash only: no awk in every
+  # image), nothing when unknown
+  local line free
+  line=$(df -Pk "$1" 2>/dev/null | tail -n 1) || return 0
+  read -r _ _ _ free _ <<<"$line"
+  [[ $free =~ ^[0-9]+$ ]] && printf '%s' "$free"
+  return 0
+}
+
 transport_receive() { # <greeting file>; stdin: the connection; the status line, then the stream on stdout
   # Status 3: refused, no backup started; 4: this pod's volume (TRANSPORT_VOLUME) cannot hold the backup.
   local line size free
@@ -260,8 +243,8 @@ transport_receive() { # <greeting file>; stdin: the connection; the status line,
       printf '%s\n' "$line" >"$1"
       size=$(transport_announced_kib)
       if [[ -n $size && -n ${TRANSPORT_VOLUME:-} ]]; then
-        free=$(df -Pk "$TRANSPORT_VOLUME" 2>/dev/null | awk 'NR == 2 { print $4 }')
-        if [[ $free =~ ^[0-9]+$ ]] && ((free < size)); then
+        free=$(free_kib "$TRANSPORT_VOLUME")
+        if [[ -n $free ]] && ((free < size)); then
           printf 'offered a backup of about %d MiB: this pod'\''s volume is full (%d MiB free on %s); give %s\n' \
             $((size / 1024)) $((free / 1024)) "$TRANSPORT_VOLUME" \
             "the pod a larger volume (storageSize); the donor is not at fault" >&2

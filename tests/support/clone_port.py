@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,10 +114,68 @@ class Exchange:
         return bytes(self.received.split(b"\n", 1)[1]) if b"\n" in self.received else b""
 
 
-def raw_exchange(port: int, payload: bytes = b"", timeout: float = 10, *, hang_up: bool = True) -> Exchange:
+def _tcp_sockets(port: int) -> list[tuple[str, str]]:
+    """(state, inode) of the TCP sockets whose local port is `port` (hex states of /proc/net/tcp)."""
+    sockets = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                sockets.append((fields[3], fields[9]))
+    return sockets
+
+
+_served_by: dict[int, str] = {}
+"""port -> the inode of the listening socket `wait_idle` last let a connection through to."""
+
+
+def wait_idle(port: int, timeout: float = 15) -> None:
+    """Until a listener that has served no connection yet listens on `port` and no connection to it is open
+    (TIME_WAIT aside). openssl's donor serves one connection per s_server process, which keeps listening
+    until it exits: a connection made meanwhile waits in its backlog and is reset when it exits (recipients
+    ask again; a test must not race it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sockets = _tcp_sockets(port)
+        listening = [inode for state, inode in sockets if state == "0A"]
+        busy = [state for state, _ in sockets if state not in ("0A", "06")]
+        if len(listening) == 1 and not busy and listening[0] != _served_by.get(port):
+            _served_by[port] = listening[0]
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"port {port} never became idle: sockets {sockets}")
+        time.sleep(0.05)
+
+
+def connect(
+    port: int, timeout: float = 10, make: Callable[[], socket.socket] = socket.socket
+) -> socket.socket:
+    """A TCP connection to 127.0.0.1:port from a socket `make` returns. openssl's donor (MySQL) serves one
+    connection at a time and listens again after each: as its recipients do, a refusal is tried again for
+    up to 3 s."""
+    deadline = time.monotonic() + 3
+    while True:
+        sock = make()
+        sock.settimeout(timeout)
+        try:
+            sock.connect(("127.0.0.1", port))
+            return sock
+        except ConnectionRefusedError:
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def raw_exchange(
+    port: int, payload: bytes = b"", timeout: float = 10, *, hang_up: bool = True, idle: bool = False
+) -> Exchange:
     """A plain TCP connection: sends `payload`, half-closes (unless not `hang_up`: then it just waits),
-    returns everything received until the donor closes (or `timeout` of silence)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+    returns everything received until the donor closes (or `timeout` of silence). `idle`: waits for an idle
+    listener first (`wait_idle`)."""
+    if idle:
+        wait_idle(port)
+    with connect(port, timeout=timeout) as sock:
         exchange = Exchange(sock.getsockname()[1])
         sock.sendall(payload)
         exchange.sent += payload
@@ -132,17 +191,26 @@ def tls_exchange(
     receive_buffer: int | None = None,
     pause: float = 0,
     timeout: float = 60,
+    greeting: bytes = b"",
+    idle: bool = False,
 ) -> tuple[Exchange, ssl.SSLObject, socket.socket]:
     """A TLS connection driven through memory buffers, so that every byte sent is recorded (for replays).
     Reads plaintext until the donor closes, or only until `limit` bytes arrived (the connection is then
     left open and returned with its TLS object; close the socket to end it). `receive_buffer` shrinks the
     socket's receive buffer (SO_RCVBUF) before connecting; `pause` seconds without reading follow the
-    first plaintext received (a slow recipient)."""
-    sock = socket.socket()
-    if receive_buffer is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-    sock.settimeout(timeout)
-    sock.connect(("127.0.0.1", port))
+    first plaintext received (a slow recipient). `greeting` is written once the handshake is done (the
+    HELLO line a donor on a CLONE-plugin flavor waits for: `hello(pod)`); `idle` waits for an idle listener
+    first (`wait_idle`)."""
+    if idle:
+        wait_idle(port)
+
+    def fresh() -> socket.socket:
+        sock = socket.socket()
+        if receive_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        return sock
+
+    sock = connect(port, timeout, fresh)
     exchange = Exchange(sock.getsockname()[1])
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = context.wrap_bio(incoming, outgoing, server_hostname=TLS_NAME)
@@ -170,6 +238,8 @@ def tls_exchange(
                 flush()
                 if not pump():
                     raise ConnectionError("closed during the TLS handshake") from None
+        if greeting:
+            tls.write(greeting)
         flush()
         while limit is None or len(exchange.received) < limit:
             try:
@@ -190,6 +260,11 @@ def tls_exchange(
     if limit is None:
         sock.close()
     return exchange, tls, sock
+
+
+def hello(pod: str) -> bytes:
+    """The line a recipient writes first to a donor of a CLONE-plugin flavor (transport-openssl.sh)."""
+    return PROTOCOL + b" HELLO " + pod.encode() + b"\n"
 
 
 def _drain(sock: socket.socket, exchange: Exchange, *, hang_up: bool = True) -> None:
