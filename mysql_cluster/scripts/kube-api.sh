@@ -26,8 +26,11 @@ kube_api_init() { # checks the environment; sets kube_namespace and the connecti
   fi
   [[ $kube_client == socat || $kube_client == openssl ]] ||
     die "KUBE_API_CLIENT='$kube_client': allowed are socat, openssl"
-  command -v "$kube_client" >/dev/null ||
+  if ! command -v "$kube_client" >/dev/null; then
+    [[ -z ${KUBE_API_CLIENT:-} ]] ||
+      die "KUBE_API_CLIENT=$kube_client, but this image has no $kube_client (unset it: openssl is enough)"
     die "this image has neither socat nor openssl: the label-pod container cannot reach the Kubernetes API"
+  fi
   [[ -n $kube_api_host ]] || die "KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod?"
   [[ -r $kube_sa_dir/token && -r $kube_sa_dir/ca.crt ]] ||
     die "no service account token or CA in $kube_sa_dir (automountServiceAccountToken must be true)"

@@ -1,6 +1,7 @@
-"""The end-to-end scenarios, in order, on one stack: deploy, scale up, the clone port refusing strangers,
-no-op, scale down, a configuration change that rolls every pod, the primary's pod deleted, a scale to zero and
-back, the primary's volume lost (then test_scenarios_chaos.py, then test_teardown.py: destroy).
+"""The end-to-end scenarios, in order, on one stack: deploy, scale up, no-op, scale down, a configuration
+change that rolls every pod, the primary's pod deleted, a scale to zero and back, the primary's volume lost
+(then test_scenarios_chaos.py, test_scenarios_clone_port.py: the clone port refusing strangers, the other
+test_scenarios_* modules, and test_teardown.py: destroy).
 
 Replication state is asserted through the post-deploy check tool (`scripts/check.py --json`), the same command
 an operator runs; what the tool does not cover (a write rejected by a replica, a row through the write
@@ -11,8 +12,6 @@ asserted here. Every scenario prints what it measured.
 from __future__ import annotations
 
 import json
-import socket
-import ssl
 import subprocess
 import time
 
@@ -35,7 +34,6 @@ from .harness import CLIENT, CLUSTER_NAME, LOCAL_IMAGE, Kube, Stack
 pytestmark = pytest.mark.e2e
 
 TABLE = "e2e.items"
-CLONE_PORT = 3307
 
 
 def run_client_pod(kube: Kube, stack: Stack, name: str, sql: str) -> str:
@@ -157,54 +155,6 @@ def test_scale_up_clones_a_new_replica(stack: Stack, kube: Kube, report: Report)
         (pod_count,) = query(ip, password, f"SELECT COUNT(*) FROM {TABLE}")[0]
         assert pod_count == count, (pod, pod_count, count)
     report(f"CHECKSUM TABLE {expected} and {count} rows equal on all 4 pods")
-
-
-def stranger_exchange(host: str, payload: bytes | None) -> tuple[int, bytes]:
-    """One connection to a clone port: plain TCP sending `payload`, or (None) TLS without a certificate.
-    Returns the local port (the donor logs it) and every byte received until the donor hung up."""
-    with socket.create_connection((host, CLONE_PORT), timeout=30) as sock:
-        port = int(sock.getsockname()[1])
-        received = bytearray()
-        try:
-            if payload is None:
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-                with context.wrap_socket(sock) as tls:
-                    while data := tls.recv(1 << 16):
-                        received += data
-            else:
-                sock.sendall(payload)
-                sock.shutdown(socket.SHUT_WR)
-                while data := sock.recv(1 << 16):
-                    received += data
-        except (OSError, ssl.SSLError):
-            pass  # the donor's alert, or a reset: what matters is what arrived before
-    return port, bytes(received)
-
-
-@pytest.mark.smoke
-def test_clone_port_serves_no_stranger(kube: Kube, report: Report) -> None:
-    """From the node, which no NetworkPolicy stops (nor does this CNI enforce any): a plain connection, an
-    HTTP request and TLS without the cluster's credential get no backup byte, and the donor logs each."""
-    donor = f"{CLUSTER_NAME}-0"
-    ip = pod_ips(kube)[donor]
-    attempts = {"plain TCP": b"", "HTTP": b"GET / HTTP/1.0\r\n\r\n", "TLS without a certificate": None}
-    ports = {}
-    for kind, payload in attempts.items():
-        port, received = stranger_exchange(ip, payload)
-        assert b"XBSTCK01" not in received, kind  # no backup chunk
-        assert b"MYSQL-CLUSTER-CLONE" not in received, kind  # not even the status line
-        assert len(received) < 16 * 1024, (kind, len(received))  # a TLS alert or handshake, not a backup
-        ports[kind] = port
-        report(f"clone port, {kind} from the node: {len(received)} bytes received, no backup data")
-
-    def logged() -> bool:
-        logs = kube.run("logs", donor, "-c", "backup").stdout
-        return all(f":{port}: TLS handshake failed, no backup served" in logs for port in ports.values())
-
-    seconds = wait_for("the donor to log every refused connection", logged, timeout=30)
-    report(f"{donor}'s sidecar logged all {len(ports)} refusals within {seconds:.1f}s")
 
 
 def test_second_up_changes_nothing(stack: Stack, report: Report) -> None:

@@ -18,8 +18,17 @@ from tests.support.pods import Cluster, CommandLineWatch, Pod, free_port
 
 pytestmark = pytest.mark.scripts
 
-# socat where the image has it; openssl s_client where it has not (the official mysql images).
+# socat where the image has it; openssl s_client where it has not (the official mysql images, and the local
+# MySQL 9.7 image, built without socat to prove it).
 TLS_CLIENTS = ["socat", "openssl"]
+
+
+def image_has(cluster: Cluster, client: str) -> None:
+    """Skips a socat case on an image without socat (MySQL's: test_socat_forced_on_an_image_without_it)."""
+    if client == "socat" and cluster.flavor.name == "mysql":
+        pytest.skip("the MySQL image has no socat, as the official ones have none")
+
+
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.test-service-account-token.SIGNATURE-41f7"
 
 
@@ -139,6 +148,7 @@ def certificates(cluster: Cluster) -> dict[str, tuple[Path, Path]]:
 def test_a_certificate_for_another_address_gets_no_request(
     cluster: Cluster, certificates: dict[str, tuple[Path, Path]], client: str
 ) -> None:
+    image_has(cluster, client)
     cert, key = certificates["elsewhere"]  # trusted as a CA, but it names 10.0.0.1, not 127.0.0.1
     with FakeApiServer(cert, key, [200]) as server:
         result = label(cluster.pod(1), server, cert, LABEL_RETRIES="2", KUBE_API_CLIENT=client)
@@ -172,6 +182,7 @@ def label(pod: Pod, server: FakeApiServer, ca: Path, **env: str) -> subprocess.C
 def test_replica_is_labelled_with_a_merge_patch(
     cluster: Cluster, certificates: dict[str, tuple[Path, Path]], client: str
 ) -> None:
+    image_has(cluster, client)
     cert, key = certificates["apiserver"]
     with FakeApiServer(cert, key, [200]) as server:
         result = label(cluster.pod(1), server, cert, KUBE_API_CLIENT=client)
@@ -226,6 +237,7 @@ def test_forbidden_fails_at_once_with_the_api_message(
 def test_an_untrusted_server_gets_no_request(
     cluster: Cluster, certificates: dict[str, tuple[Path, Path]], client: str
 ) -> None:
+    image_has(cluster, client)
     cert, key = certificates["impostor"]  # the pod trusts the apiserver CA only
     with FakeApiServer(cert, key, [200]) as server:
         result = label(
@@ -291,3 +303,16 @@ def test_primary_keeps_a_recorded_initialisation(
     assert not [r for r in server.requests if "configmaps" in r.path and r.method == "PATCH"]
     facts = (pod.run_dir / "bootstrap-facts").read_text().splitlines()
     assert facts[1:] == ["marker=claim-of-a-lost-volume", "claim=claim-0", "peers=1"]
+
+
+def test_socat_forced_on_an_image_without_it_says_so(
+    cluster: Cluster, certificates: dict[str, tuple[Path, Path]]
+) -> None:
+    if cluster.flavor.name != "mysql":
+        pytest.skip("MariaDB images carry socat")
+    cert, key = certificates["apiserver"]
+    with FakeApiServer(cert, key, [200]) as server:
+        result = label(cluster.pod(1), server, cert, LABEL_RETRIES="1", KUBE_API_CLIENT="socat")
+    assert result.returncode == 1
+    assert "KUBE_API_CLIENT=socat, but this image has no socat (unset it: openssl is enough)" in result.stderr
+    assert server.requests == []
