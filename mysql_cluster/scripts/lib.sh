@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sourced by every container script (never run): logging, the pod's identity, the flavor, and SQL helpers
-# that pass credentials through private option files in $RUN_DIR, never on a command line.
+# that pass credentials through private option files in $RUN_DIR, never on a command line. The passwords
+# (the Secret's, re-read at use time, and the root passwords remembered on the data volume) are in
+# passwords.sh, which it sources.
 # shellcheck shell=bash
 
 # Bash 5.2 replaces an unquoted `&` in ${var//pattern/replacement} with the match; passwords may hold `&`.
@@ -20,13 +22,6 @@ STREAM_COMPLETE_MARKER=mysql-cluster-stream-complete
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SQL_LITERAL_MODE="SET SESSION sql_mode = '';"
 
-# The root passwords that may open this pod's data while the Secret's is not applied to it yet
-# (root_option_file): the one that last opened it, and the Secret's that it saw refused meanwhile (which an
-# ALTER USER may apply at any moment). On the data volume beside data/, mode 0600: they must outlive the pod
-# (a pod restarted in the middle of a rotation knows only the Secret's new passwords, which its data does not
-# accept yet), and they stay outside data/, so no clone or re-seed copies them.
-LAST_ROOT_PASSWORD_FILE_NAME="last-root-password"
-PENDING_ROOT_PASSWORD_FILE_NAME="pending-root-password"
 # Written (epoch seconds) by the sidecar while it pauses replication to re-point it with a new replication
 # password; the readiness probe keeps a replica whose applier stopped for that in the read Service for at
 # most APPLIER_PAUSE_SECONDS (its data stays no older than MAX_LAG_SECONDS all the same).
@@ -178,15 +173,6 @@ render_sql() { # <template> <NAME=value...>: the template with each {{NAME}} rep
   printf '%s' "$out$rest"
 }
 
-render_account_passwords() { # <template> <quoting function>: the template with the accounts' Secret passwords
-  render_sql "$1" \
-    ROOT_PASSWORD="$("$2" "$MYSQL_ROOT_PASSWORD")" \
-    REPLICATION_USER="$("$2" "$REPLICATION_USER")" \
-    REPLICATION_PASSWORD="$("$2" "$MYSQL_REPLICATION_PASSWORD")" \
-    BACKUP_USER="$("$2" "$BACKUP_USER")" \
-    BACKUP_PASSWORD="$("$2" "$MYSQL_BACKUP_PASSWORD")"
-}
-
 client_option_file() { # <name> <user> <password> <socket> [include]: prints the path of a private file
   # Mode 0600 in $RUN_DIR, created under umask 077 and renamed into place; rewritten only when its content
   # changes. The client reads it with --defaults-file, so no other option file on the host interferes.
@@ -214,91 +200,6 @@ tcp_option_file() { # <name> <user> <password> <host> <port>: like client_option
     write_file_atomically "$path" 0600 "$content"
   fi
   printf '%s' "$path"
-}
-
-# ---------------------------------------------------------------------------------- passwords --
-
-refresh_passwords() { # the passwords as the mounted Secret holds them NOW (see "Rotating passwords")
-  # The kubelet updates a mounted Secret's files in running pods (within about a minute), never the
-  # environment: with SECRET_DIR set, each password variable this container was given is re-read from
-  # $SECRET_DIR/<key>/value; without it (or without the file) the environment's value stays.
-  [[ -n ${SECRET_DIR:-} ]] || return 0
-  local pair var file value
-  for pair in MYSQL_ROOT_PASSWORD=root-password MYSQL_REPLICATION_PASSWORD=replication-password \
-    MYSQL_BACKUP_PASSWORD=backup-password; do
-    var=${pair%%=*} file=$SECRET_DIR/${pair#*=}/value
-    [[ -n ${!var:-} && -r $file ]] || continue
-    value=$(<"$file")
-    [[ -n $value ]] || continue # an emptied key is a mistake; keep the last value
-    printf -v "$var" '%s' "$value"
-    export "${var?}"
-  done
-}
-
-password_digest() { # <password>: a SHA-256 of it (to notice a change without keeping the password)
-  printf '%s' "$1" | sha256sum | cut -d' ' -f1
-}
-
-remembered_root_password() { # <file name>: a remembered root password ("" when there is none)
-  local path=${DATA_ROOT:-}/$1
-  [[ -n ${DATA_ROOT:-} && -r $path ]] || return 0
-  printf '%s' "$(<"$path")"
-}
-
-remember_root_password() { # <file name> <password>: records it on the data volume (0600; "" removes it)
-  # Written to a temporary file and renamed (never a half-written file), synced. Best effort: a full
-  # volume must not fail a probe (the login itself works); the file then keeps its previous content.
-  local path=$DATA_ROOT/$1 tmp
-  if [[ -z $2 ]]; then
-    if [[ -e $path ]]; then
-      rm -f "$path" 2>/dev/null || true
-      sync "$DATA_ROOT" || true
-    fi
-    return 0
-  fi
-  tmp=$(umask 077 && mktemp "$path.tmp.XXXXXX" 2>/dev/null) || return 0
-  if printf '%s\n' "$2" >"$tmp" 2>/dev/null && sync "$tmp" && mv -f "$tmp" "$path"; then
-    sync "$DATA_ROOT" || true
-  else
-    rm -f "$tmp"
-  fi
-}
-
-root_option_file() { # root@localhost over the socket, with the root password that works; prints its path
-  # The Secret's current root password opens the data unless a rotation is on its way: the primary's sidecar
-  # applies it (ALTER USER), replicas receive it by replication. Meanwhile the candidates remembered on the
-  # data volume do: the last password that worked, then the Secret's that was refused while it worked (an
-  # ALTER USER may have applied it since, and the Secret may have moved on again). Each successful login
-  # updates them, so they follow every password the data takes on; the Secret's password that works removes
-  # the pending one. A pod restarted at any moment of a rotation thus still logs in to its own data.
-  require_env MYSQL_ROOT_PASSWORD RUN_DIR DATA_ROOT
-  local current last pending candidate options
-  current=$(client_option_file root root "$MYSQL_ROOT_PASSWORD" "$(server_socket)")
-  last=$(remembered_root_password "$LAST_ROOT_PASSWORD_FILE_NAME")
-  if [[ $last == "$MYSQL_ROOT_PASSWORD" ]]; then
-    printf '%s' "$current"
-    return 0
-  fi
-  if server_answers "$current"; then
-    remember_root_password "$LAST_ROOT_PASSWORD_FILE_NAME" "$MYSQL_ROOT_PASSWORD"
-    remember_root_password "$PENDING_ROOT_PASSWORD_FILE_NAME" ""
-    printf '%s' "$current"
-    return 0
-  fi
-  pending=$(remembered_root_password "$PENDING_ROOT_PASSWORD_FILE_NAME")
-  for candidate in "$last" "$pending"; do
-    [[ -n $candidate && $candidate != "$MYSQL_ROOT_PASSWORD" ]] || continue
-    options=$(client_option_file root-previous root "$candidate" "$(server_socket)")
-    server_answers "$options" || continue
-    # This one opens the data now; the Secret's may be applied to it next (the order keeps, at every
-    # moment, the password the data has among the files).
-    [[ $candidate == "$last" ]] || remember_root_password "$LAST_ROOT_PASSWORD_FILE_NAME" "$candidate"
-    [[ $pending == "$MYSQL_ROOT_PASSWORD" ]] ||
-      remember_root_password "$PENDING_ROOT_PASSWORD_FILE_NAME" "$MYSQL_ROOT_PASSWORD"
-    printf '%s' "$options"
-    return 0
-  done
-  printf '%s' "$current" # none works (the server is down or starting): its error says why
 }
 
 run_sql() { # <option file> [client options...]: runs the SQL on stdin; tab-separated rows on stdout
@@ -335,3 +236,6 @@ server_answers() { # <option file>: the server accepts this login and runs a que
 }
 
 refresh_passwords
+
+# shellcheck source-path=SCRIPTDIR source=passwords.sh
+source "$(dirname "${BASH_SOURCE[0]}")/passwords.sh"
