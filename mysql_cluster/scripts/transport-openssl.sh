@@ -78,20 +78,19 @@ transport_openssl_accept() { # <port> <handshake seconds>: one connection; statu
           >&"$in" || true
         break
         ;;
-      *:error:* | 'SSL_accept:error'*) errors=$line ;;
+      *:error:*) [[ -n $errors ]] || errors=$line ;; # the first: OpenSSL's later ones follow from it
     esac
   done
   # Closing s_server's input ends the connection cleanly after the answer (close_notify); a peer that
   # never greeted is cut off.
   exec {in}>&-
-  if [[ -z $hello ]]; then
-    kill "$TRANSPORT_OPENSSL_SERVER_PID" 2>/dev/null || true
-  fi
+  [[ -n $hello ]] || kill "$TRANSPORT_OPENSSL_SERVER_PID" 2>/dev/null || true
   # Whatever s_server still prints (its closing lines) is drained, so it never blocks on a full pipe.
   while IFS= read -r -t 10 -u "$out" line; do
-    [[ -z $hello && $line == *:error:* ]] && errors=$line
+    [[ -z $hello && -z $errors && $line == *:error:* ]] && errors=$line
   done
   exec {out}<&-
+  kill "$TRANSPORT_OPENSSL_SERVER_PID" 2>/dev/null || true # one that never ended (10 s silent) is ended now
   wait "$TRANSPORT_OPENSSL_SERVER_PID" 2>/dev/null || true
   TRANSPORT_OPENSSL_SERVER_PID=
   if [[ -z $deadline ]]; then
