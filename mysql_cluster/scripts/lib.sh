@@ -235,7 +235,7 @@ server_answers() { # <option file>: the server accepts this login and runs a que
   run_sql "$1" <<<"SELECT 1;" >/dev/null 2>&1
 }
 
-refresh_passwords
-
 # shellcheck source-path=SCRIPTDIR source=passwords.sh
 source "$(dirname "${BASH_SOURCE[0]}")/passwords.sh"
+
+refresh_passwords
