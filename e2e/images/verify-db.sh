@@ -17,38 +17,9 @@ for p in containerd runc ctr; do command -v "$p" >/dev/null || die "$p is needed
 
 list=$(bash "$HERE/build-db.sh" --list) || die "images not built: run $HERE/build-db.sh"
 
-T=$(mktemp -d /var/tmp/mysql-cluster-images-verify-db.XXXXXX)
-CPID=""
-cleanup() {
-  if [[ -n $CPID ]] && kill -0 "$CPID" 2>/dev/null; then
-    kill -TERM "$CPID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.2; done
-  fi
-  if awk -v t="$T" 'index($2, t "/") == 1 { f = 1 } END { exit !f }' /proc/mounts; then
-    log "WARNING: mounts remain below $T; left in place"
-  else
-    rm -rf "$T"
-  fi
-}
-trap cleanup EXIT
-
-cat >"$T/config.toml" <<EOF
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$T/containerd.sock"
-[ttrpc]
-  address = "$T/containerd.sock.ttrpc"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$T/opt"
-EOF
-containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CPID=$!
-CTR=(ctr --address "$T/containerd.sock" -n k8s.io)
-for _ in $(seq 100); do "${CTR[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
-"${CTR[@]}" version >/dev/null || { tail -n 20 "$T/containerd.log" >&2; die "containerd did not start"; }
+# shellcheck source=e2e/images/private-containerd.sh
+source "$HERE/private-containerd.sh"
+private_containerd_start images-verify-db
 
 # shellcheck disable=SC2016 # runs in the container's bash
 check='

@@ -28,42 +28,10 @@ pause_tar=$(awk '$1 ~ /\/pause:/ { print $2 }' <<<"$list")
 db_ref=$(awk '$1 ~ /\/mariadb:/ { print $1 }' <<<"$list")
 db_tar=$(awk '$1 ~ /\/mariadb:/ { print $2 }' <<<"$list")
 
-T=$(mktemp -d /var/tmp/mysql-cluster-images-verify.XXXXXX)
-CPID=""
-cleanup() {
-  local m
-  if [[ -n $CPID ]] && kill -0 "$CPID" 2>/dev/null; then
-    kill -TERM "$CPID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.2; done
-  fi
-  while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(
-    awk -v t="$T" 'index($2, t "/") == 1 { print $2 }' /proc/mounts | sort -r)
-  if awk -v t="$T" 'index($2, t "/") == 1 { f = 1 } END { exit !f }' /proc/mounts; then
-    log "WARNING: mounts remain below $T; left in place"
-  else
-    rm -rf "$T"
-  fi
-}
-trap cleanup EXIT
-
-cat >"$T/config.toml" <<EOF
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$T/containerd.sock"
-[ttrpc]
-  address = "$T/containerd.sock.ttrpc"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$T/opt"
-EOF
-log "start containerd ($(containerd --version | awk '{print $3}')) in $T"
-containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CPID=$!
-CTR=(ctr --address "$T/containerd.sock" -n k8s.io)
-for _ in $(seq 100); do "${CTR[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
-"${CTR[@]}" version >/dev/null || { tail -n 20 "$T/containerd.log" >&2; die "containerd did not start"; }
+# shellcheck source=e2e/images/private-containerd.sh
+source "$HERE/private-containerd.sh"
+private_containerd_start images-verify
+T=$PRIVATE_CONTAINERD_DIR
 
 for t in "$pause_tar" "$db_tar"; do
   log "ctr -n k8s.io images import $t"
