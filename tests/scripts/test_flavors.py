@@ -256,8 +256,22 @@ def test_every_flavor_variable_the_scripts_use_is_defined_for_every_flavor() -> 
     contract |= {"MYSQL_ROOT_PASSWORD", "MYSQL_REPLICATION_PASSWORD", "MYSQL_BACKUP_PASSWORD", "BACKUP_USER"}
     # Optional settings checked with `${NAME:-}` before their plain use (donor.sh, transport.sh).
     contract |= {"CLONE_DONORS", "CLONE_FIXED_DONOR", "TRANSPORT_VOLUME"}
-    libraries = "".join((SCRIPTS / name).read_text() for name in ("lib.sh", "transport.sh", "donor.sh"))
+    libraries = "".join(
+        (SCRIPTS / name).read_text()
+        for name in (
+            "lib.sh",
+            "passwords.sh",
+            "transport.sh",
+            "transport-socat.sh",
+            "transport-openssl.sh",
+            "donor.sh",
+        )
+    )
     defined_by_lib = set(re.findall(r"^\s*([A-Z0-9_]+)=", libraries, re.MULTILINE))
+    for coproc in re.findall(
+        r"^\s*coproc ([A-Z0-9_]+) ", libraries, re.MULTILINE
+    ):  # bash sets NAME, NAME_PID
+        defined_by_lib |= {coproc, f"{coproc}_PID"}
     # Variables the scripts use without a default (`${NAME:-...}` marks optional environment).
     scripts = "\n".join(path.read_text() for path in SCRIPTS.glob("*.sh"))
     used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)(?!:-)\b", scripts))
