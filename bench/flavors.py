@@ -40,9 +40,15 @@ class Flavor:
                 "statefulset.yaml": (TUTORIAL_MYSQL_DIR / "statefulset.yaml").read_text(),
             }
         changes = [(BASE_IMAGE, self.image)]
-        if self.version != "10.11":  # mariadb-backup 11.x names its info files mariadb_backup_*
-            changes += [("xtrabackup_binlog_info", "mariadb_backup_binlog_info"),
-                        ("xtrabackup_slave_info", "mariadb_backup_slave_info")]  # fmt: skip
+        if self.version != "10.11":
+            changes += [
+                # mariadb-backup 11.x names its info files mariadb_backup_*.
+                ("xtrabackup_binlog_info", "mariadb_backup_binlog_info"),
+                ("xtrabackup_slave_info", "mariadb_backup_slave_info"),
+                # MariaDB 11.4+ replicates over TLS and verifies the source's self-signed certificate through
+                # the password; the tutorial's root has none ("SSL certificate is self-signed").
+                ("MASTER_CONNECT_RETRY=10;", "MASTER_CONNECT_RETRY=10, MASTER_SSL_VERIFY_SERVER_CERT=0;"),
+            ]
         statefulset = (TUTORIAL_DIR / "statefulset.yaml").read_text()
         for old, new in changes:
             if old not in statefulset:
