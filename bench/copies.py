@@ -16,6 +16,23 @@ from .kube import BenchError, log
 from .systems import System
 
 RAW_COPY_PORT = 3399
+# The raw copy's plain TCP stream: socat where the image has it, else perl-base's IO::Socket::INET (every
+# Debian minbase image has perl-base; the MySQL 9.7 image built without socat has no other plain TCP tool).
+LISTEN = (
+    f"if command -v socat >/dev/null; then socat -u TCP-LISTEN:{RAW_COPY_PORT},reuseaddr STDOUT; else "
+    "perl -MIO::Socket::INET -e '$l = IO::Socket::INET->new("
+    "LocalPort => $ARGV[0], Listen => 1, ReuseAddr => 1)"
+    ' or die "listen: $!"; $c = $l->accept or die "accept: $!"; binmode $c; binmode STDOUT;'
+    ' print STDOUT $b while sysread($c, $b, 1 << 20); close STDOUT or die "write: $!"\''
+    f" {RAW_COPY_PORT}; fi"
+)
+SEND = (
+    f"if command -v socat >/dev/null; then socat -u STDIN TCP:$ip:{RAW_COPY_PORT}; else "
+    "perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1])"
+    ' or die "connect: $!"; binmode $s; binmode STDIN; print $s $b while sysread(STDIN, $b, 1 << 20);'
+    ' close $s or die "send: $!"\''
+    f" $ip {RAW_COPY_PORT}; fi"
+)
 # What a physical copy takes: the datadir without binary and relay logs (mariadb-backup and CLONE copy
 # neither). The patterns match every deployment's names: mysql-bin.*, mysql-0-bin.*, relay-bin.*,
 # mysql-1-relay-bin.* and MySQL's default binlog.*.
@@ -133,8 +150,7 @@ def raw_copy(system: System, donor: str, recipient: str) -> dict[str, Any]:
     size = datadir_bytes(system, donor)
     target = f"{system.volume}/.bench-rawcopy"
     receiver_script = (
-        f"rm -rf {target} && mkdir -p {target} && "
-        f"socat -u TCP-LISTEN:{RAW_COPY_PORT},reuseaddr STDOUT | tar -x -C {target} && sync -f {target}"
+        f"rm -rf {target} && mkdir -p {target} && ({LISTEN}) | tar -x -C {target} && sync -f {target}"
     )
     receiver = subprocess.Popen(
         ["kubectl", "-n", system.kube.namespace, "exec", recipient, "-c", system.backup_container, "--",
@@ -148,7 +164,7 @@ def raw_copy(system: System, donor: str, recipient: str) -> dict[str, Any]:
         # tar reads a live datadir: "file changed as we read it" is expected and does not matter here.
         system.kube.exec(
             donor, system.backup_container,
-            f"(tar -c {NOT_COPIED} -C {system.datadir} . || true) | socat -u STDIN TCP:{ip}:{RAW_COPY_PORT}",
+            f"ip={ip}; (tar -c {NOT_COPIED} -C {system.datadir} . || true) | ({SEND})",
         )  # fmt: skip
         _, err = receiver.communicate(timeout=900)
         seconds = time.monotonic() - start
