@@ -47,12 +47,18 @@ def query(host: str, login: Login, sql: str, args: tuple[Any, ...] = ()) -> list
 
 
 def replicating(host: str, login: Login) -> bool:
-    """Both replication threads run on the server at `host`."""
+    """Both replication threads run on the server at `host`. SHOW REPLICA STATUS is MySQL's only form and
+    MariaDB's alias (10.5+); MySQL names the columns Replica_*, MariaDB Slave_*."""
     try:
-        rows = query(host, login, "SHOW SLAVE STATUS")
+        rows = query(host, login, "SHOW REPLICA STATUS")
     except pymysql.MySQLError:
         return False
-    return bool(rows) and rows[0]["Slave_IO_Running"] == "Yes" and rows[0]["Slave_SQL_Running"] == "Yes"
+    if not rows:
+        return False
+    row = rows[0]
+    io = row.get("Replica_IO_Running", row.get("Slave_IO_Running"))
+    sql = row.get("Replica_SQL_Running", row.get("Slave_SQL_Running"))
+    return io == "Yes" and sql == "Yes"
 
 
 def has_canary(host: str, login: Login, canary: int) -> bool:
@@ -82,19 +88,29 @@ def write_canary(primary: str, login: Login) -> int:
     return canary
 
 
-def load_rows(primary: str, login: Login, total_bytes: int) -> int:
+def bulk_insert(flavor: str, first: int, last: int) -> str:
+    """One chunk of the bulk load: the keys first..last from MariaDB's sequence engine, or on MySQL (which has
+    none) from a recursive CTE (its recursion depth raised to the chunk's size for the session)."""
+    row = "RPAD(SHA2(seq, 512), 1020, SHA2(seq + 1, 512))"
+    if flavor == "mysql":
+        return (
+            f"INSERT INTO {SCHEMA}.bulk WITH RECURSIVE s (seq) AS (SELECT CAST({first} AS UNSIGNED) "  # noqa: S608
+            f"UNION ALL SELECT seq + 1 FROM s WHERE seq < {last}) SELECT seq, {row} FROM s"
+        )
+    return f"INSERT INTO {SCHEMA}.bulk SELECT seq, {row} FROM {SCHEMA}.seq_{first}_to_{last}"  # noqa: S608
+
+
+def load_rows(primary: str, login: Login, total_bytes: int, flavor: str = "mariadb") -> int:
     """Fill the bulk table on the primary with about `total_bytes` of rows; returns the number of rows.
 
     The payload is hex of SHA2 digests, so compression or deduplication cannot make a copy cheaper.
     """
     rows = total_bytes // ROW_BYTES
     with connect(primary, login) as conn, conn.cursor() as cur:
+        if flavor == "mysql":
+            cur.execute(f"SET SESSION cte_max_recursion_depth = {ROWS_PER_CHUNK + 1}")
         for first in range(1, rows + 1, ROWS_PER_CHUNK):
-            last = min(first + ROWS_PER_CHUNK - 1, rows)
-            cur.execute(
-                f"INSERT INTO {SCHEMA}.bulk SELECT seq, RPAD(SHA2(seq, 512), 1020, SHA2(seq + 1, 512)) "  # noqa: S608
-                f"FROM {SCHEMA}.seq_{first}_to_{last}"
-            )
+            cur.execute(bulk_insert(flavor, first, min(first + ROWS_PER_CHUNK - 1, rows)))
     return rows
 
 

@@ -13,7 +13,7 @@ from typing import Any
 MB = 1e6  # throughputs in MB/s (decimal), sizes in MiB
 
 
-def machine(env: dict[str, str]) -> dict[str, Any]:
+def machine(env: dict[str, str], image: str) -> dict[str, Any]:
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")),
@@ -33,7 +33,7 @@ def machine(env: dict[str, str]) -> dict[str, Any]:
         "memory_gib": round(mem_kib / 2**20, 1),
         "kernel": platform.release(),
         "kubernetes": server,
-        "image": "localhost/mysql-cluster/mariadb:10.11",
+        "image": image,
         "loadavg_at_start": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
@@ -191,7 +191,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
     ax.set_yscale("symlog", linthresh=1)
     ax.set_title("replication lag, worst replica (s)")
     ax.legend(fontsize=8)
-    fig.suptitle(f"mysql-cluster vs the Kubernetes tutorial: {results.get('machine', {}).get('date', '')}")
+    m = results.get("machine", {})
+    fig.suptitle(f"mysql-cluster vs the Kubernetes tutorial, {m.get('image', '')}: {m.get('date', '')}")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

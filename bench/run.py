@@ -1,10 +1,11 @@
 """`make bench`: the tutorial, then this program, through the same measurements on the same cluster.
 
 Run by bench/bench.sh, which holds the shared cluster lock, starts the local cluster and stops it afterwards.
-Settings (environment): BENCH_DATA_MIB (1024: rows loaded on the primary before scaling out),
+Settings (environment): BENCH_FLAVOR (mariadb-10.11, mariadb-11.8 or mysql-9.7: the image both systems run;
+default mariadb-10.11), BENCH_DATA_MIB (1024: rows loaded on the primary before scaling out),
 BENCH_LOAD_SECONDS (60: each sysbench run), BENCH_THREADS (4: sysbench threads), BENCH_RATE (500: the
 transactions per second of the second, throttled sysbench run), BENCH_SYSTEMS
-("tutorial,program": which to run, in that order), BENCH_OUT (bench/results: where the report goes).
+("tutorial,program": which to run, in that order), BENCH_OUT (bench/results/<flavor>: where the report goes).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import report, scenarios
+from . import copies, report, scenarios
+from .flavors import Flavor, chosen_flavor
 from .kube import REPO, BenchError, Stack, local_env
 from .systems import Program, System, program, tutorial
 
@@ -62,17 +64,25 @@ def measure(system: System, data_mib: int, load_seconds: int, threads: int, rate
     step("data", lambda: scenarios.load_data(system, data_mib))
     if step("scale_1", lambda: scenarios.scale_out(system, 3, 4)):
         donor = result["scale_1"]["clones"]["mysql-3"]["donor"]
-        step("raw_copy", lambda: scenarios.raw_copy(system, donor, "mysql-3"))
+        step("raw_copy", lambda: copies.raw_copy(system, donor, "mysql-3"))
         step("scale_3", lambda: scenarios.scale_out(system, 4, 7))
     return result
 
 
-def run_system(name: str, env: dict[str, str], workdir: Path, settings: dict[str, int]) -> dict[str, Any]:
-    system: System = tutorial(env) if name == "tutorial" else program(env)
+def run_system(
+    name: str, flavor: Flavor, env: dict[str, str], workdir: Path, settings: dict[str, int]
+) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    system: System = tutorial(env, flavor, workdir) if name == "tutorial" else program(env, flavor)
     started = time.time()
     try:
         if isinstance(system, Program):
-            system.attach(Stack.create(workdir / "stack", env, system.kube.namespace))
+            stack = Stack.create(workdir / "stack", env, system.kube.namespace)
+            # The flavor as the e2e tier sets it (tests/e2e/conftest.py): its local image for every container.
+            for key, value in (("flavor", flavor.name), ("version", flavor.version), ("image", flavor.image),
+                               ("backupImage", flavor.image)):  # fmt: skip
+                stack.config_set(key, value)
+            system.attach(stack)
             system.prepare()
         result = measure(
             system, settings["data_mib"], settings["load_seconds"], settings["threads"], settings["rate"]
@@ -95,13 +105,17 @@ def main() -> int:
         "rate": setting("BENCH_RATE", 500, 1, 100000),
     }
     names = chosen_systems()
-    out = Path(os.environ.get("BENCH_OUT", str(REPO / "bench/results")))
+    flavor = chosen_flavor()
+    out = Path(os.environ.get("BENCH_OUT", str(REPO / "bench/results" / flavor.key)))
     env = local_env()
-    results: dict[str, Any] = {"settings": settings, "machine": report.machine(env), "started": time.time()}
+    machine = report.machine(env, flavor.image)
+    results: dict[str, Any] = {"flavor": flavor.key, "settings": settings, "machine": machine}
+    results["started"] = time.time()
+    scenarios.log(f"flavor {flavor.key} ({flavor.image}), systems {', '.join(names)}")
     try:
         with tempfile.TemporaryDirectory(prefix="mysql-cluster-bench-") as tmp:
             for name in names:
-                results[name] = run_system(name, env, Path(tmp) / name, settings)
+                results[name] = run_system(name, flavor, env, Path(tmp) / name, settings)
     except BenchError as error:
         print(f"[bench] FAILED: {error}", file=sys.stderr)
         report.write(results, out, partial=True)

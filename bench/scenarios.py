@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -13,18 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from . import db
-from .kube import BenchError, parse_time
+from .copies import CloneWatch, clone_timing, datadir_bytes
+from .kube import BenchError, log, parse_time
 from .systems import System
 
+__all__ = ["log"]  # run.py logs through scenarios.log
+
 POLL_SECONDS = 1.0
-RAW_COPY_PORT = 3399
-# What a physical backup copies: the datadir without binary and relay logs (mariadb-backup copies neither).
-# The patterns match both deployments' names: mysql-bin.*, mysql-0-bin.*, relay-bin.*, mysql-1-relay-bin.*.
-NOT_COPIED = "--exclude='*bin.[0-9]*' --exclude='*bin.index'"
-
-
-def log(message: str) -> None:
-    print(f"[bench] {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -139,7 +133,7 @@ def load_data(system: System, mib: int) -> dict[str, Any]:
     db.prepare_schema(primary, system.login)
     log(f"{system.name}: loading {mib} MiB of rows on the primary")
     start = time.monotonic()
-    rows = db.load_rows(primary, system.login, mib * 1024 * 1024)
+    rows = db.load_rows(primary, system.login, mib * 1024 * 1024, system.flavor.name)
     loaded = time.monotonic() - start
     canary = db.write_canary(primary, system.login)
     with ReplicationWatch(system, ["mysql-1", "mysql-2"], canary) as watch:
@@ -155,85 +149,14 @@ def scale_out(system: System, before: int, after: int) -> dict[str, Any]:
     canary = db.write_canary(system.primary_address(), system.login)
     new = [f"mysql-{i}" for i in range(before, after)]
     log(f"{system.name}: scaling {before} -> {after}")
-    with ReplicationWatch(system, new, canary) as watch:
+    with CloneWatch(system) as clone_watch, ReplicationWatch(system, new, canary) as watch:
         system.scale(after)
         command = time.monotonic() - watch.start
         total = watch.wait(1800)
-    clones = {pod: clone_timing(system, pod) for pod in new}
+    clones = {pod: clone_timing(system, pod, clone_watch) for pod in new}
     log(f"{system.name}: +{after - before} replicating at {total:.1f}s (command {command:.1f}s)")
     return {"pods_before": before, "pods_after": after, "seconds": total, "command_s": command,
             "per_pod_s": watch.done_at, "clones": clones}  # fmt: skip
-
-
-def clone_timing(system: System, pod: str) -> dict[str, Any]:
-    """The clone of `pod`: its init container's run, and the stream phase (backup over the network)."""
-    timing: dict[str, Any] = {}
-    times = system.kube.container_times(pod, system.clone_container)
-    if times:
-        timing["container_s"] = times[1] - times[0]
-    lines = system.kube.log_lines(pod, system.clone_container)
-    donor = int(pod.rsplit("-", 1)[1]) - 1
-    for _, text in lines:
-        if match := re.search(r"(?:from|copy of) ordinal (\d+)", text):  # chosen at clone time
-            donor = int(match.group(1))
-    timing["donor"] = f"mysql-{donor}"
-    start = end = None
-    if system.name == "tutorial":  # `set -x` lines of the clone container
-        start = next(
-            (t for t, text in lines if text.startswith("+ socat") or text.startswith("+ mbstream")), None
-        )
-        end = next((t for t, text in lines if "--prepare" in text), None)
-    else:  # the donor's sidecar logs each stream it serves, with the receiver's address
-        ip = system.kube.pod_ip(pod)
-        for t, text in system.kube.log_lines(f"mysql-{donor}", system.backup_container):
-            if f"streaming a backup of mysql-{donor} to {ip}:" in text:
-                start, end = t, None
-            elif f"streamed a complete backup to {ip}:" in text and start is not None:
-                end = t
-    if start is not None and end is not None:
-        timing["stream_s"] = end - start
-    return timing
-
-
-def datadir_bytes(system: System, pod: str) -> int:
-    """Bytes of the pod's datadir that a clone copies (du --apparent-size, logs excluded)."""
-    return int(
-        system.kube.exec(pod, system.backup_container, f"du -sb {NOT_COPIED} {system.datadir} | cut -f1")
-    )
-
-
-def raw_copy(system: System, donor: str, recipient: str) -> dict[str, Any]:
-    """The donor's datadir copied raw to the recipient's volume (tar | socat), timed, then removed."""
-    size = datadir_bytes(system, donor)
-    target = f"{system.volume}/.bench-rawcopy"
-    receiver_script = (
-        f"rm -rf {target} && mkdir -p {target} && "
-        f"socat -u TCP-LISTEN:{RAW_COPY_PORT},reuseaddr STDOUT | tar -x -C {target} && sync -f {target}"
-    )
-    receiver = subprocess.Popen(
-        ["kubectl", "-n", system.kube.namespace, "exec", recipient, "-c", system.backup_container, "--",
-         "bash", "-c", receiver_script],
-        env=system.kube.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        time.sleep(3)  # the listener is up well before this (kubectl exec takes well under a second)
-        ip = system.kube.pod_ip(recipient)
-        start = time.monotonic()
-        # tar reads a live datadir: "file changed as we read it" is expected and does not matter here.
-        system.kube.exec(
-            donor, system.backup_container,
-            f"(tar -c {NOT_COPIED} -C {system.datadir} . || true) | socat -u STDIN TCP:{ip}:{RAW_COPY_PORT}",
-        )  # fmt: skip
-        _, err = receiver.communicate(timeout=900)
-        seconds = time.monotonic() - start
-        if receiver.returncode != 0:
-            raise BenchError(f"{system.name}: raw copy receiver failed: {err.strip()}")
-    finally:
-        if receiver.poll() is None:
-            receiver.kill()
-        system.kube.exec(recipient, system.backup_container, f"rm -rf {target}", timeout=300)
-    log(f"{system.name}: raw copy {donor} -> {recipient}: {size / 2**20:.0f} MiB in {seconds:.1f}s")
-    return {"donor": donor, "recipient": recipient, "bytes": size, "seconds": seconds}
 
 
 def wait_caught_up(system: System, replicas: list[str]) -> float:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .db import Login, connect
+from .flavors import Flavor
 from .kube import REPO, BenchError, Kube, Stack
 
-TUTORIAL_DIR = REPO / "bench/tutorial"
 CHECK_USER = "benchcheck"
 
 
@@ -24,6 +24,7 @@ class System:
 
     name: str
     kube: Kube
+    flavor: Flavor
     selector: str  # label selector of its pods
     datadir: str  # the server's datadir in the backup container
     volume: str  # where the data volume is mounted in the backup container
@@ -72,11 +73,14 @@ def _run_check(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str
 
 @dataclass
 class Tutorial(System):
-    """The tutorial's manifests (bench/tutorial/), applied and scaled with kubectl."""
+    """The tutorial's manifests (bench/tutorial/, for the flavor: bench/flavors.py), applied and scaled with
+    kubectl."""
+
+    manifests: Path = Path()
 
     def deploy(self) -> None:
         self.kube.ensure_namespace()
-        self.kube.run("apply", "-f", str(TUTORIAL_DIR))
+        self.kube.run("apply", "-f", str(self.manifests))
         self.kube.run("rollout", "status", "statefulset/mysql", "--timeout=900s", timeout=960)
 
     def scale(self, pods: int) -> None:
@@ -94,21 +98,22 @@ class Tutorial(System):
         cmd = [
             sys.executable, str(REPO / "scripts/check.py"), "--namespace", self.kube.namespace,
             "--statefulset", "mysql", "--replicas", str(pods), "--user", CHECK_USER,
-            "--flavor", "mariadb", "--version", "10.11", "--primary-source", "mysql-0.mysql:3306",
+            "--flavor", self.flavor.name, "--version", self.flavor.version,
+            "--primary-source", "mysql-0.mysql:3306",
             "--json", "--wait", "300",
         ]  # fmt: skip
         return _run_check(cmd, REPO, env)
 
     def preview(self) -> float:
         start = time.monotonic()
-        result = self.kube.run("diff", "-f", str(TUTORIAL_DIR), check=False)
+        result = self.kube.run("diff", "-f", str(self.manifests), check=False)
         if result.returncode not in (0, 1):
             raise BenchError(f"kubectl diff failed: {result.stderr.strip()}")
         return time.monotonic() - start
 
     def noop_update(self) -> float:
         start = time.monotonic()
-        self.kube.run("apply", "-f", str(TUTORIAL_DIR))
+        self.kube.run("apply", "-f", str(self.manifests))
         return time.monotonic() - start
 
     def teardown(self) -> None:
@@ -193,22 +198,25 @@ class Program(System):
         self.kube.delete_namespace()
 
 
-def tutorial(env: dict[str, str]) -> Tutorial:
+def tutorial(env: dict[str, str], flavor: Flavor, workdir: Path) -> Tutorial:
     return Tutorial(
         name="tutorial",
         kube=Kube(env, "bench-tutorial"),
+        flavor=flavor,
         selector="app=mysql",
         datadir="/var/lib/mysql",
         volume="/var/lib/mysql",
-        backup_container="xtrabackup",
+        backup_container=flavor.replication_container,
         clone_container="clone-mysql",
+        manifests=flavor.write_tutorial(workdir / "tutorial"),
     )
 
 
-def program(env: dict[str, str]) -> Program:
+def program(env: dict[str, str], flavor: Flavor) -> Program:
     return Program(
         name="program",
         kube=Kube(env, "bench-program"),
+        flavor=flavor,
         selector="app.kubernetes.io/instance=mysql",
         datadir="/var/lib/mysql/data",
         volume="/var/lib/mysql",
