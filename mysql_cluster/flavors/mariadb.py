@@ -44,6 +44,11 @@ sync_binlog = 1
 innodb_flush_log_at_trx_commit = 1
 # Crash-safe replicas: gtid_slave_pos lives in InnoDB, relay logs are fetched again after a crash.
 relay_log_recovery = ON
+# Parallel replication, as MySQL does by default (4 workers, commit order preserved): 4 worker threads apply
+# transactions optimistically (a conflict is rolled back and retried in order) and commit them in the
+# primary's order, so a replica keeps up with a primary that commits from many sessions at once.
+slave_parallel_threads = 4
+slave_parallel_mode = optimistic
 # The sidecar decides when replication starts, after it has checked and (re)pointed the source.
 skip_slave_start = ON
 # Every pod boots read-only; primary.cnf lifts it on ordinal 0 only.

@@ -196,6 +196,8 @@ def test_mariadb_server_options_and_read_only_design(name: str, version: str) ->
         "log_slave_updates = ON",
         "skip_slave_start = ON",
         "binlog_format = ROW",
+        "slave_parallel_threads = 4",
+        "slave_parallel_mode = optimistic",
     ):
         assert re.search(rf"^{re.escape(option)}$", files["common.cnf"], re.MULTILINE), option
     assert "read_only = ON" in files["replica.cnf"]

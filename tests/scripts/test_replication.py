@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 import time
 from collections.abc import Iterator
 
@@ -250,6 +251,37 @@ def test_readiness_fails_on_a_writable_replica(cluster: Cluster) -> None:
     finally:
         replica.sql("SET GLOBAL read_only = 1")
     assert replica.probe("readiness").returncode == 0
+
+
+def test_replicas_apply_in_parallel_in_the_primary_order(cluster: Cluster) -> None:
+    """4 optimistic workers per replica (MySQL's default too): transactions committed at once by several
+    sessions on the primary arrive on every replica, and each replica's GTID position ends where the
+    primary's binary log does (commit order kept: gtid_strict_mode would stop a replica otherwise)."""
+    for replica in cluster.replicas:
+        assert replica.sql("SELECT @@slave_parallel_threads, @@slave_parallel_mode") == [(4, "optimistic")]
+    cluster.primary.sql("CREATE TABLE app.parallel (session INT, n INT, PRIMARY KEY (session, n))")
+
+    def writer(session: int) -> None:
+        for n in range(60):
+            cluster.primary.sql(f"INSERT INTO app.parallel VALUES ({session}, {n})")
+
+    threads = [threading.Thread(target=writer, args=(session,)) for session in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    (position,) = cluster.primary.sql("SELECT @@gtid_binlog_pos")[0]
+    for replica in cluster.replicas:
+        wait_until(
+            lambda pod=replica: pod.sql("SELECT @@gtid_slave_pos")[0][0] == position,
+            30,
+            what=f"{replica.name} to reach {position}",
+        )
+        assert replica.sql("SELECT COUNT(*) FROM app.parallel") == [(240,)]
+        workers = replica.sql(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for work from%'"
+        )
+        assert workers == [(4,)], workers
 
 
 def test_every_replica_holds_the_primary_data(cluster: Cluster) -> None:
