@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ import pymysql
 
 from . import db
 from .kube import BenchError, log
+from .poll import BackgroundPoll
 from .systems import System
 
 RAW_COPY_PORT = 3399
@@ -42,7 +42,7 @@ NOT_COPIED = (
 
 
 @dataclass
-class CloneWatch:
+class CloneWatch(BackgroundPoll):
     """MySQL's CLONE plugin: polls every pod's processlist for the donor side of a CLONE (COMMAND 'clone')
     and keeps, per donor, the first and last time one was seen. Neither system logs the copy itself (this
     program's recipient logs its start before it initialises its scratch server)."""
@@ -50,19 +50,9 @@ class CloneWatch:
     system: System
     interval: float = 0.25
     seen: dict[str, list[float]] = field(default_factory=dict)  # donor pod -> [first, last] (epoch seconds)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
 
-    def __enter__(self) -> CloneWatch:
-        if self.system.flavor.name == "mysql":  # MariaDB clones with mariadb-backup: timed from the logs
-            self._thread = threading.Thread(target=self._poll, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+    def _active(self) -> bool:
+        return self.system.flavor.name == "mysql"  # MariaDB clones with mariadb-backup: timed from the logs
 
     def _poll(self) -> None:
         sql = "SELECT COUNT(*) AS n FROM performance_schema.processlist WHERE COMMAND = 'clone'"

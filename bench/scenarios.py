@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 from . import db
 from .copies import CloneWatch, clone_timing, datadir_bytes
 from .kube import BenchError, log, parse_time
+from .poll import BackgroundPoll
 from .systems import System
 
 __all__ = ["log"]  # run.py logs through scenarios.log
@@ -22,7 +22,7 @@ POLL_SECONDS = 1.0
 
 
 @dataclass
-class ReplicationWatch:
+class ReplicationWatch(BackgroundPoll):
     """Polls in the background until every pod in `pods` replicates (and has the canary row, if given)."""
 
     system: System
@@ -30,18 +30,6 @@ class ReplicationWatch:
     canary: int | None = None
     start: float = field(default_factory=time.monotonic)
     done_at: dict[str, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def __enter__(self) -> ReplicationWatch:
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
 
     def _poll(self) -> None:
         while not self._stop.is_set() and len(self.done_at) < len(self.pods):

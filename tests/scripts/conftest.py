@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -52,4 +53,18 @@ def cluster(flavor: Flavor) -> Iterator[Cluster]:
     with Cluster(flavor) as built:
         built.new_pod()
         built.new_pod()
+        yield built
+
+
+@contextmanager
+def donor_cluster(flavor: Flavor | None, handshake_timeout: int) -> Iterator[Cluster]:
+    """A started primary with a table of one row, one backup at a time and a short handshake timeout: the
+    donor the clone port modules attack and stream from."""
+    with Cluster(
+        flavor, extra_env={"CLONE_MAX_BACKUPS": "1", "CLONE_HANDSHAKE_TIMEOUT": str(handshake_timeout)}
+    ) as built:
+        built.start()
+        built.primary.sql("CREATE DATABASE app")
+        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        built.primary.sql("INSERT INTO app.t VALUES (1)")
         yield built

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from mysql_cluster.flavors import Flavor, get_flavor
-from tests.scripts.conftest import flavor_id
+from tests.scripts.conftest import donor_cluster, flavor_id
 from tests.support.clone_port import (
     PROTOCOL,
     STREAM_CHUNK_MAGIC,
@@ -48,13 +48,7 @@ def flavor(request: pytest.FixtureRequest) -> Flavor:
 
 @pytest.fixture(scope="module")
 def cluster(flavor: Flavor) -> Iterator[Cluster]:
-    with Cluster(
-        flavor, extra_env={"CLONE_MAX_BACKUPS": "1", "CLONE_HANDSHAKE_TIMEOUT": str(HANDSHAKE_TIMEOUT)}
-    ) as built:
-        built.start()
-        built.primary.sql("CREATE DATABASE app")
-        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
-        built.primary.sql("INSERT INTO app.t VALUES (1)")
+    with donor_cluster(flavor, HANDSHAKE_TIMEOUT) as built:
         yield built
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.scripts.conftest import donor_cluster
 from tests.support.clone_port import PROTOCOL, client_context, tls_exchange
 from tests.support.pods import SCRIPTS_DIR, Cluster, Pod, wait_until
 
@@ -23,13 +24,7 @@ HANDSHAKE_TIMEOUT = 3  # CLONE_HANDSHAKE_TIMEOUT of this module's donor
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with Cluster(
-        extra_env={"CLONE_MAX_BACKUPS": "1", "CLONE_HANDSHAKE_TIMEOUT": str(HANDSHAKE_TIMEOUT)}
-    ) as built:
-        built.start()
-        built.primary.sql("CREATE DATABASE app")
-        built.primary.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
-        built.primary.sql("INSERT INTO app.t VALUES (1)")
+    with donor_cluster(None, HANDSHAKE_TIMEOUT) as built:
         yield built
 
 
