@@ -10,15 +10,17 @@
 # transport.sh serve-connection goes back as the only line, then the connection closes. A peer that opens a
 # connection and does not complete the handshake and its HELLO within CLONE_HANDSHAKE_TIMEOUT is cut off.
 # One connection at a time: a recipient that meets the port between two servers, or while one answers
-# (a fraction of a second), finds it refusing and asks again for up to 3 s (transport_openssl_fetch). s_server does not say who connected: the peer's address is read from /proc (the
-# connection's socket among the server's file descriptors), so refusals are logged with it, as with socat.
+# (a fraction of a second), finds it refusing and asks again for up to 3 s (transport_openssl_fetch).
+# s_server does not say who connected: the peer's address is read from /proc (the connection's socket among
+# the server's file descriptors), so refusals name it as socat's do, unless the peer hung up before it could
+# be read (within milliseconds: "a peer gone before its address was read").
 #
 # Recipient: `openssl s_client`, the same credential and the cluster's name checked; it sends HELLO and
 # reads the answer (transport_receive).
 
 CLONE_HELLO=HELLO
 
-transport_openssl_listen() { # <port> <handshake seconds>: serves connections until killed (run it in the background)
+transport_openssl_listen() { # <port> <handshake seconds>: serves until killed (run in the background)
   local port=$1 handshake=$2 failures=0
   TRANSPORT_OPENSSL_SERVER_PID=
   trap 'transport_openssl_stop; exit 0' TERM INT
