@@ -76,8 +76,9 @@ transport_openssl_accept() { # <port> <handshake seconds>: one connection; statu
       "$CLONE_PROTOCOL $CLONE_HELLO "*)
         hello=${line#"$CLONE_PROTOCOL $CLONE_HELLO "}
         hello=$(one_line "${hello:0:64}")
-        TRANSPORT_PEER="${hello:-a pod} ($peer)" bash "$CLUSTER_CONFIG_DIR/transport.sh" serve-connection \
-          >&"$in" || true
+        # Named as socat's listener names a peer (its address), then the pod its HELLO says it is.
+        TRANSPORT_PEER="${peer:-unknown} (${hello:-no name})" \
+          bash "$CLUSTER_CONFIG_DIR/transport.sh" serve-connection >&"$in" || true
         break
         ;;
       *:error:*) [[ -n $errors ]] || errors=$line ;; # the first: OpenSSL's later ones follow from it

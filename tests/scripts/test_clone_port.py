@@ -204,7 +204,7 @@ def test_the_clone_plugins_port_vouches_in_one_line_and_names_the_recipient(
     assert vouched.error == "", vouched
     assert vouched.status_line.startswith(PROTOCOL + b" OK mysql-0 size="), vouched
     assert vouched.body == b""
-    line = f"vouched for a CLONE by mysql-7 (127.0.0.1:{vouched.local_port})"
+    line = f"vouched for a CLONE by 127.0.0.1:{vouched.local_port} (mysql-7)"
     wait_until(lambda: line in cluster.primary.log("sidecar"), 10, what="the donor's log line")
     # Without its HELLO, an authenticated peer gets nothing and is cut off after the handshake timeout.
     mark = refusals(cluster.primary)
