@@ -78,7 +78,7 @@ donor_name() { # <ordinal>: how the logs name a donor
 
 volume_free_mib() { # the space left on the data volume, in MiB
   local kib
-  kib=$(free_kib "$DATA_ROOT") # transport.sh
+  kib=$(free_kib "$DATA_ROOT")
   printf '%d' $((${kib:-0} / 1024))
 }
 

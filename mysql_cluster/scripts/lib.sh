@@ -139,6 +139,15 @@ write_file_atomically() { # <path> <mode> <content>: write to a temporary file, 
   sync "$(dirname "$path")"
 }
 
+free_kib() { # <path>: the KiB free on its file system (df -P's fourth column; bash only: no awk in every
+  # image), nothing when unknown
+  local line free
+  line=$(df -Pk "$1" 2>/dev/null | tail -n 1) || return 0
+  read -r _ _ _ free _ <<<"$line"
+  [[ $free =~ ^[0-9]+$ ]] && printf '%s' "$free"
+  return 0
+}
+
 # ------------------------------------------------------------------------------------------ SQL --
 
 sql_literal() { # <value>: the value as a quoted SQL string literal

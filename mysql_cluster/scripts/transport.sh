@@ -64,7 +64,7 @@ transport_sign_certificate() { # <directory>: its `key` signs the template into 
     printf '%b' '\x30\x05\x06\x03\x2b\x65\x70\x03\x41\x00'
     cat "$dir/signature"
   } >"$dir/der" || return 1
-  [[ $(wc -c <"$dir/der") == 232 ]] || { echo "the certificate came out $(wc -c <"$dir/der") bytes long"; return 1; }
+  [[ $(wc -c <"$dir/der") == 232 ]] || { echo "the certificate came out $(wc -c <"$dir/der") bytes long" >&2; return 1; }
   { echo '-----BEGIN CERTIFICATE-----' && base64 -w 64 "$dir/der" && echo '-----END CERTIFICATE-----'; } >"$dir/crt"
 }
 
@@ -223,15 +223,6 @@ transport_fetch() { # <host> <port> [<volume>]: the donor's backup stream on std
     printf 'is unreachable (%s)\n' "$(one_line "$detail")" >&2
   fi
   return 1
-}
-
-free_kib() { # <path>: the KiB free on its file system (df -P's fourth column; bash only: no awk in every
-  # image), nothing when unknown
-  local line free
-  line=$(df -Pk "$1" 2>/dev/null | tail -n 1) || return 0
-  read -r _ _ _ free _ <<<"$line"
-  [[ $free =~ ^[0-9]+$ ]] && printf '%s' "$free"
-  return 0
 }
 
 transport_receive() { # <greeting file>; stdin: the connection; the status line, then the stream on stdout
