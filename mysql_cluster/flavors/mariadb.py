@@ -16,6 +16,7 @@ from mysql_cluster.flavors.model import (
     MYSQL_UID,
     Flavor,
     init_accounts,
+    local_admin,
     rotate_passwords,
 )
 
@@ -147,6 +148,7 @@ def mariadb_flavor(version: str) -> Flavor:
             "SELECT LOCATE(CONCAT(CHAR(45), @@GLOBAL.server_id, CHAR(45)), @@GLOBAL.gtid_binlog_state) > 0;"
         ),
         clone_instance="",  # seeded by mariadb-backup streamed by the donor's sidecar
+        local_admin=local_admin("VIA unix_socket"),
         rotate_passwords=rotate_passwords(),
         init_accounts=init_accounts(
             # SUPER no longer implies READ_ONLY ADMIN (10.11+), but ALL PRIVILEGES does: take it back from
@@ -155,6 +157,7 @@ def mariadb_flavor(version: str) -> Flavor:
             root_extra="REVOKE READ_ONLY ADMIN, FILE ON *.* FROM `root`@`%`;\n",
             replication_require="",
             backup_grants=BACKUP_GRANTS,
+            local_admin=local_admin("VIA unix_socket"),
             backup_table_grants=(),
         ),
         common_cnf=common,

@@ -162,6 +162,10 @@ class Flavor:
     replica, errant transactions (written on it, not replicated), which a donor must not pass on."""
     init_accounts: str
     """Template run once on the freshly initialised primary: passwords, users and their grants."""
+    local_admin: str
+    """Statements creating the pod-local administrator (LOCAL_ADMIN_USER@localhost, no password: the server
+    authenticates the socket peer's operating-system user) if it is missing; part of `init_accounts`, and run
+    binlogged by the primary's sidecar on a cluster initialised before it existed."""
     rotate_passwords: str
     """Template run by root on the primary's running server when the Secret's passwords may have changed:
     gives root, the replication and the backup user the Secret's passwords (binlogged: replicas follow)."""
@@ -184,12 +188,16 @@ def init_accounts(
     replication_require: str,
     backup_grants: tuple[str, ...],
     backup_table_grants: tuple[str, ...],
+    local_admin: str,
     backup_host: str = "localhost",
     backup_require: str = "",
 ) -> str:
     """The accounts of a new cluster, created on the primary before it first serves (never binlogged).
 
-    root@localhost: the unix socket inside the pod (scripts, probes, `kubectl exec`).
+    LOCAL_ADMIN_USER@localhost (`local_admin`): the pod's own scripts and probes, over the unix socket, as the
+    server's operating-system user; no password, so a password rotation never locks them out.
+    root@localhost: the unix socket inside the pod (`kubectl exec`, and the scripts where the local
+    administrator is missing).
     root@'%': clients over the network (the Services, the post-deploy check). The cluster has no other
     client credential, so it must exist; the Secret holds its password, and on replicas it cannot write.
     replication user @'%': REPLICATION SLAVE only; replicas connect from changing pod IPs
@@ -216,6 +224,22 @@ def init_accounts(
         f"CREATE USER {backup} IDENTIFIED BY {{{{BACKUP_PASSWORD}}}}{backup_require};\n"
         f"GRANT {', '.join(backup_grants)} ON *.* TO {backup};\n"
         f"{table_grants}"
+        f"{local_admin}"
+    )
+
+
+# The pod-local administrator: the name of the operating-system user the database servers run as in every
+# image this program runs (the official images and the local ones: `mysql`, uid 999), which MariaDB's
+# unix_socket requires the account's name to equal.
+LOCAL_ADMIN_USER = "mysql"
+
+
+def local_admin(identified: str) -> str:
+    """`local_admin` of a flavor whose socket authentication is `IDENTIFIED <identified>`."""
+    account = f"`{LOCAL_ADMIN_USER}`@`localhost`"
+    return (
+        f"CREATE USER IF NOT EXISTS {account} IDENTIFIED {identified};\n"
+        f"GRANT ALL PRIVILEGES ON *.* TO {account} WITH GRANT OPTION;\n"
     )
 
 

@@ -16,6 +16,7 @@ from mysql_cluster.flavors.model import (
     MYSQL_UID,
     Flavor,
     init_accounts,
+    local_admin,
     rotate_passwords,
 )
 
@@ -75,6 +76,8 @@ super_read_only = ON
 mysqlx = OFF
 secure_file_priv = NULL
 character_set_server = utf8mb4
+# The pod's scripts and probes log in over the socket as the server's OS user (no password to rotate).
+plugin_load_add = auth_socket.so
 {plugins if clone_plugin else ""}"""
     primary = f"""\
 # Rendered by mysql_cluster/flavors for MySQL {version}: options of the primary (ordinal 0).
@@ -227,11 +230,13 @@ def mysql_flavor(version: str) -> Flavor:
         own_transactions_sql="SELECT LOCATE(@@GLOBAL.server_uuid, @@GLOBAL.gtid_executed) > 0;",
         # The network root may neither lift super_read_only (SYSTEM_VARIABLES_ADMIN, SUPER) nor read or
         # write server-side files (FILE).
+        local_admin=local_admin("WITH auth_socket"),
         rotate_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
         init_accounts=init_accounts(
             root_extra="REVOKE SYSTEM_VARIABLES_ADMIN, SUPER, FILE ON *.* FROM `root`@`%`;\n",
             replication_require=" REQUIRE SSL",
             backup_grants=tool["backup_grants"],
+            local_admin=local_admin("WITH auth_socket"),
             backup_table_grants=tool["backup_table_grants"],
             backup_host="%" if clone_plugin else "localhost",
             backup_require=" REQUIRE SSL" if clone_plugin else "",

@@ -66,7 +66,26 @@ remember_root_password() { # <file name> <password>: records it on the data volu
   fi
 }
 
-root_option_file() { # root@localhost over the socket, with the root password that works; prints its path
+root_option_file() { # the local server's administrator for this pod's scripts; prints its option file
+  # The pod-local administrator (LOCAL_ADMIN_USER@localhost, SQL_LOCAL_ADMIN) needs no password: the server
+  # authenticates the socket's peer as its own operating-system user, so no rotation can lock it out. A
+  # replica applies the primary's binlogged ALTER USER of root as soon as it arrives, while its own mounted
+  # Secret may show the new root password a minute later (the kubelet refreshes each pod's on its own
+  # schedule): with root alone its probes were refused meanwhile, every replica at once (seen on MySQL 9.7).
+  # Data initialised before that account existed (the primary's sidecar adds it) falls back to root, whose
+  # remembered passwords are kept current all the same (no login at all while the Secret's is the last that
+  # worked), so that the fallback holds at every moment.
+  local password admin
+  password=$(root_password_option_file)
+  admin=$(client_option_file local-admin "${LOCAL_ADMIN_USER:-mysql}" "" "$(server_socket)")
+  if server_answers "$admin"; then
+    printf '%s' "$admin"
+  else
+    printf '%s' "$password"
+  fi
+}
+
+root_password_option_file() { # root@localhost over the socket, with the root password that works; prints its path
   # The Secret's current root password opens the data unless a rotation is on its way: the primary's sidecar
   # applies it (ALTER USER), replicas receive it by replication. Meanwhile the candidates remembered on the
   # data volume do: the last password that worked, then the Secret's that was refused while it worked (an

@@ -157,13 +157,46 @@ rotate_replication_password() { # <IO running> <IO errno>: replica: re-points wi
       REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")")" "$restart" |
       run_sql_quietly "$root" "giving the receiver the new replication password"; then
       remember_replication_password
+      log "$repointed_notice"
       return 0
     fi
   fi
   # The flavor pauses the applier to re-point: the marker tells probe.sh that the pause is this one.
   write_file_atomically "$RUN_DIR/$APPLIER_PAUSE_FILE_NAME" 0644 "$(date +%s)"
-  point_at_primary || log "replication: re-pointing with the new password failed; retrying at the next check"
+  if point_at_primary; then
+    log "$repointed_notice"
+  else
+    log "replication: re-pointing with the new password failed; retrying at the next check"
+  fi
   rm -f "$RUN_DIR/$APPLIER_PAUSE_FILE_NAME"
+}
+
+# Logged once the new replication password is in use (the line above it only says the re-point began).
+repointed_notice="replication: re-pointed with the new replication password"
+
+local_admin_checked= # primary: the pod-local administrator exists (or cannot be created here)
+
+ensure_local_admin() { # primary: creates the pod-local administrator on data initialised before it existed
+  # Binlogged: every replica receives the account, as it received the others at its clone. Checked first,
+  # so a start with the account present writes nothing to the binary log.
+  [[ -z $local_admin_checked ]] || return 0
+  local present user
+  user=$(sql_literal "$LOCAL_ADMIN_USER")
+  present=$(run_sql "$root" <<<"SELECT COUNT(*) FROM mysql.user WHERE User = $user AND Host = 'localhost';" \
+    2>/dev/null) || return 1
+  if [[ $present == 0 ]]; then
+    if ! run_sql_quietly "$root" "creating the pod-local administrator $LOCAL_ADMIN_USER@localhost" \
+      <<<"$SQL_LOCAL_ADMIN"; then
+      # MySQL without auth_socket.so (a custom image): the scripts keep logging in as root.
+      log "passwords: the scripts keep logging in as root@localhost (with the Secret's password)"
+      local_admin_checked=unavailable
+      return 0
+    fi
+    log "passwords: created the pod-local administrator $LOCAL_ADMIN_USER@localhost (socket authentication," \
+      "no password; binlogged: the replicas follow)"
+    root=$(root_option_file)
+  fi
+  local_admin_checked=yes
 }
 
 forget_replication_source() { # the primary replicates from nobody

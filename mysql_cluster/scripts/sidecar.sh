@@ -56,7 +56,7 @@ wait_for_root() { # <timeout>: polls until the server answers whichever root pas
     sleep 1
     waited=$((waited + 1))
   done
-  if [[ $root == */client-root-previous.cnf ]]; then
+  if [[ $(root_password_option_file) == */client-root-previous.cnf ]]; then
     # A rotation this data has not received yet (the pod restarted in its middle): the primary applies it
     # now, a replica receives it by replication.
     log "the local server answers (after ${waited}s) to the root password remembered on the data volume," \
@@ -199,6 +199,7 @@ monitor_once() {
   started=$(server_started) || return 0 # down or restarting: next round
   if ((ORDINAL == 0)); then
     rm -f "$RUN_DIR/init-passwords.sql" # read by the server as it started (server.sh password_init_file)
+    ensure_local_admin || log "passwords: checking the pod-local administrator failed; retrying at the next check"
     apply_passwords || log "passwords: applying them failed; retrying at the next check"
     keep_heartbeat "$root"
   fi
@@ -242,6 +243,7 @@ fi
 start_listener
 if ((ORDINAL == 0)); then
   rm -f "$RUN_DIR/init-passwords.sql" # read by the server as it started (server.sh password_init_file)
+  ensure_local_admin || log "passwords: checking the pod-local administrator failed; retrying at the next check"
   apply_passwords || log "passwords: applying them failed; retrying at the next check"
   start_heartbeat "$root"
 fi

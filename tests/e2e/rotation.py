@@ -108,7 +108,7 @@ def wait_until_rotated(
             return False
         for pod in pods[1:]:
             logs = kube.run("logs", pod, "-c", "backup", check=False).stdout
-            if "pointing replication again with the new one" not in logs:
+            if "re-pointed with the new replication password" not in logs:
                 return False
         for pod in pods:
             logs = kube.run("logs", pod, "-c", "backup", check=False).stdout

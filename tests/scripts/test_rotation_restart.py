@@ -107,7 +107,7 @@ def test_primary_restarted_before_applying_comes_back_and_applies(cluster: Clust
             restart_with_a_fresh_run_dir(primary, NEW, wait=True)
             wait_until(lambda: "applied the Secret's passwords" in primary.log("sidecar"), 60,
                        what="the restarted primary to apply the passwords")  # fmt: skip
-            wait_until(lambda: "pointing replication again with the new one" in replica.log("sidecar"), 60,
+            wait_until(lambda: "re-pointed with the new replication password" in replica.log("sidecar"), 60,
                        what="the replica to re-point")  # fmt: skip
         except (TimeoutError, RuntimeError) as error:
             raise AssertionError(f"{error}\n{cluster.logs()}") from None
