@@ -60,7 +60,7 @@ def flavor_env(flavor: Flavor) -> str:
         ("GTID_ORDER", flavor.gtid_order, ""),
         ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),
         ("SQL_ROTATE_PASSWORDS", flavor.rotate_passwords, ""),
-        ("LOCAL_ADMIN_USER", LOCAL_ADMIN_USER, "the pod-local administrator: socket authentication, no password"),
+        ("LOCAL_ADMIN_USER", LOCAL_ADMIN_USER, "the pod-local administrator: socket authentication"),
         ("SQL_LOCAL_ADMIN", flavor.local_admin, ""),
         ("SQL_CLONE_INSTANCE", flavor.clone_instance, "empty unless SEEDING=clone-plugin"),
     ]
