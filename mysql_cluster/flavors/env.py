@@ -58,10 +58,15 @@ def flavor_env(flavor: Flavor) -> str:
         ("SQL_OWN_TRANSACTIONS", flavor.own_transactions_sql, ""),
         ("GTID_EXECUTED_VARIABLE", flavor.gtid_executed_variable, "GTID sets"),
         ("GTID_ORDER", flavor.gtid_order, ""),
+        ("GTID_DOMAIN_OPTION", flavor.gtid_domain_option, "empty: a GTID names its server"),
         ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),
         ("SQL_ROTATE_PASSWORDS", flavor.rotate_passwords, ""),
         ("LOCAL_ADMIN_USER", LOCAL_ADMIN_USER, "the pod-local administrator: socket authentication"),
         ("SQL_LOCAL_ADMIN", flavor.local_admin, ""),
+        ("SQL_PEER_UNAPPLIED", flavor.peer_unapplied_sql, "a re-seed: what a replica received, not applied"),
+        ("GTID_IO_POSITION_COLUMN", flavor.gtid_io_position_column, ""),
+        ("SQL_REPLICATION_MONITOR_GRANT", flavor.replication_monitor_grant, ""),
+        ("REPLICATION_MONITOR_GRANTED", flavor.replication_monitor_granted, ""),
         ("SQL_CLONE_INSTANCE", flavor.clone_instance, "empty unless SEEDING=clone-plugin"),
     ]
     lines = [

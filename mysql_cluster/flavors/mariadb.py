@@ -141,6 +141,7 @@ def mariadb_flavor(version: str) -> Flavor:
         seed_primary_gtid=(
             "RESET SLAVE ALL;\nRESET MASTER;\nSET GLOBAL gtid_binlog_state = {{GTID_POSITION}};"
         ),
+        gtid_domain_option="--gtid-domain-id",
         gtid_order="domain-seq",
         gtid_subset_sql="",
         # A binlog state item is domain-server-seq: "-<server_id>-" matches the server id field only.
@@ -148,6 +149,11 @@ def mariadb_flavor(version: str) -> Flavor:
             "SELECT LOCATE(CONCAT(CHAR(45), @@GLOBAL.server_id, CHAR(45)), @@GLOBAL.gtid_binlog_state) > 0;"
         ),
         clone_instance="",  # seeded by mariadb-backup streamed by the donor's sidecar
+        peer_unapplied_sql="",
+        gtid_io_position_column="Gtid_IO_Pos",
+        # What a replica received (a re-seed ranks replicas by it): SHOW SLAVE STATUS needs SLAVE MONITOR.
+        replication_monitor_grant="GRANT SLAVE MONITOR ON *.* TO {{REPLICATION_USER}}@`%`;",
+        replication_monitor_granted="SLAVE MONITOR",
         local_admin=local_admin("VIA unix_socket"),
         rotate_passwords=rotate_passwords(),
         init_accounts=init_accounts(
@@ -158,6 +164,7 @@ def mariadb_flavor(version: str) -> Flavor:
             replication_require="",
             backup_grants=BACKUP_GRANTS,
             local_admin=local_admin("VIA unix_socket"),
+            replication_monitor_grant="GRANT SLAVE MONITOR ON *.* TO {{REPLICATION_USER}}@`%`;",
             backup_table_grants=(),
         ),
         common_cnf=common,

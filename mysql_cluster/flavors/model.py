@@ -152,6 +152,11 @@ class Flavor:
     """Template run on a private server of a primary re-seeded from a replica's backup: forgets the donor's
     source, empties the binary logs and makes {{GTID_POSITION}} the history the new binary log continues,
     so replicas at that position resume with GTID auto-positioning."""
+    gtid_domain_option: str
+    """Server option giving the primary the GTID domain its writes go to ("" where a GTID names its server:
+    MySQL's server_uuid, new in every clone). MariaDB's GTID is domain-server-seq: a primary re-seeded from a
+    replica at 0-100-15 would issue 0-100-16... again, while a copy may hold the old primary's 0-100-16...;
+    the re-seeded primary writes to a domain no copy has (server.sh seed_primary)."""
     gtid_order: str
     """How the scripts compare two GTID sets: "domain-seq" (MariaDB: per-domain sequence numbers) or
     "subset-sql" (MySQL: `gtid_subset_sql` asked of a server)."""
@@ -162,6 +167,15 @@ class Flavor:
     replica, errant transactions (written on it, not replicated), which a donor must not pass on."""
     init_accounts: str
     """Template run once on the freshly initialised primary: passwords, users and their grants."""
+    peer_unapplied_sql: str
+    """Statement a replica answers, to its replication user, with the GTIDs it received and has not applied
+    yet ("" when drained; "" where gtid_order is "domain-seq", which reads `gtid_io_position_column`)."""
+    gtid_io_position_column: str
+    """Column of `show_replica_status` with the GTID position the receiver reached ("" on MySQL)."""
+    replication_monitor_grant: str
+    """Template letting {{REPLICATION_USER}} read what a replica received (a re-seed ranks replicas by it)."""
+    replication_monitor_granted: str
+    """Text `SHOW GRANTS` of the replication user holds once `replication_monitor_grant` was run."""
     local_admin: str
     """Statements creating the pod-local administrator (LOCAL_ADMIN_USER@localhost, no password: the server
     authenticates the socket peer's operating-system user) if it is missing; part of `init_accounts`, and run
@@ -189,6 +203,7 @@ def init_accounts(
     backup_grants: tuple[str, ...],
     backup_table_grants: tuple[str, ...],
     local_admin: str,
+    replication_monitor_grant: str,
     backup_host: str = "localhost",
     backup_require: str = "",
 ) -> str:
@@ -224,6 +239,7 @@ def init_accounts(
         f"CREATE USER {backup} IDENTIFIED BY {{{{BACKUP_PASSWORD}}}}{backup_require};\n"
         f"GRANT {', '.join(backup_grants)} ON *.* TO {backup};\n"
         f"{table_grants}"
+        f"{replication_monitor_grant}\n"
         f"{local_admin}"
     )
 

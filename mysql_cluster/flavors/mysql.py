@@ -47,6 +47,12 @@ CLONE_INSTANCE = (
 )
 
 
+# What a replica received (a re-seed ranks replicas by it and waits until they applied it): one table.
+MONITOR_GRANT = (
+    "GRANT SELECT ON performance_schema.replication_connection_status TO {{REPLICATION_USER}}@`%`;"
+)
+
+
 def _cnf(version: str, clone_plugin: bool) -> tuple[str, str, str]:
     # Any pod may donate a clone: the plugin is loaded on every pod.
     plugins = "# Seeding: the CLONE plugin.\nplugin_load_add = mysql_clone.so\n"
@@ -225,11 +231,20 @@ def mysql_flavor(version: str) -> Flavor:
         seed_primary_gtid=(
             "RESET REPLICA ALL;\nRESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged = {{GTID_POSITION}};"
         ),
+        gtid_domain_option="",
         gtid_order="subset-sql",
         gtid_subset_sql="SELECT GTID_SUBSET({{GTID_A}}, {{GTID_B}});",
         own_transactions_sql="SELECT LOCATE(@@GLOBAL.server_uuid, @@GLOBAL.gtid_executed) > 0;",
         # The network root may neither lift super_read_only (SYSTEM_VARIABLES_ADMIN, SUPER) nor read or
         # write server-side files (FILE).
+        peer_unapplied_sql=(
+            "SELECT REPLACE(IFNULL(GTID_SUBTRACT((SELECT GROUP_CONCAT(RECEIVED_TRANSACTION_SET) FROM "
+            "performance_schema.replication_connection_status), @@GLOBAL.gtid_executed), SPACE(0)), "
+            "CHAR(10), SPACE(0));"
+        ),
+        gtid_io_position_column="",
+        replication_monitor_grant=MONITOR_GRANT,
+        replication_monitor_granted="`replication_connection_status`",
         local_admin=local_admin("WITH auth_socket"),
         rotate_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
         init_accounts=init_accounts(
@@ -237,6 +252,7 @@ def mysql_flavor(version: str) -> Flavor:
             replication_require=" REQUIRE SSL",
             backup_grants=tool["backup_grants"],
             local_admin=local_admin("WITH auth_socket"),
+            replication_monitor_grant=MONITOR_GRANT,
             backup_table_grants=tool["backup_table_grants"],
             backup_host="%" if clone_plugin else "localhost",
             backup_require=" REQUIRE SSL" if clone_plugin else "",

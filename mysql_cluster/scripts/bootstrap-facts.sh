@@ -34,16 +34,31 @@ replicas=${BASH_REMATCH[1]}
 
 claim=
 peers=()
-for ((ordinal = 0; ordinal < replicas; ordinal++)); do
+retained=() # claims kept from a scale-down (ordinals >= replicas): data no running pod serves
+claim_scan_limit=${CLAIM_SCAN_LIMIT:-64} # the highest replica count the configuration allows (limits.py)
+require_number claim_scan_limit
+misses=0
+for ((ordinal = 0; ordinal < claim_scan_limit; ordinal++)); do
+  # Beyond spec.replicas, until 8 ordinals in a row have none: a scale-down keeps a contiguous range.
+  ((ordinal >= replicas && misses >= 8)) && break
   claim_name=$DATA_CLAIM_TEMPLATE-$statefulset_name-$ordinal
   kube_request "reading claim $claim_name" GET "$api_core/persistentvolumeclaims/$claim_name"
   case $kube_code in
-    200) ;;
-    404) continue ;;
+    200) misses=0 ;;
+    404)
+      misses=$((misses + 1))
+      continue
+      ;;
     *) kube_refused "reading claim $claim_name" "RBAC needs get on persistentvolumeclaims" ;;
   esac
   uid=$(json_string "$kube_body" uid) || die "claim $claim_name: no metadata.uid in the API's answer"
-  if ((ordinal == 0)); then claim=$uid; else peers+=("$ordinal"); fi
+  if ((ordinal == 0)); then
+    claim=$uid
+  elif ((ordinal < replicas)); then
+    peers+=("$ordinal")
+  else
+    retained+=("$ordinal")
+  fi
 done
 [[ -n $claim ]] || die "claim $DATA_CLAIM_TEMPLATE-$POD_NAME of this pod was not found"
 
@@ -57,6 +72,7 @@ fi
 write_file_atomically "$(bootstrap_facts_file)" 0644 "# Bootstrap facts of $POD_NAME, gathered by label-pod.sh.
 marker=$marker
 claim=$claim
-peers=${peers[*]}"
+peers=${peers[*]}
+retained=${retained[*]}"
 log "bootstrap facts: initialised on claim '${marker:-none yet}', this pod's claim $claim," \
-  "replicas with a claim: ${peers[*]:-none}"
+  "replicas with a claim: ${peers[*]:-none}; claims kept from a scale-down: ${retained[*]:-none}"

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Sourced by clone.sh on ordinal 0 without data (never run): decides how the primary starts.
+# Sourced by clone.sh on ordinal 0 without data (never run): decides how the primary starts. The rule:
+# never initialise while any copy of the cluster's data may exist; never choose a copy unless it is proven
+# to hold every transaction the others hold; otherwise refuse (the pod retries) and say what to decide.
 #   - No initialisation recorded (the cluster's first start): write "initialise" to the decision file;
-#     server.sh initialises an empty datadir only on that decision.
-#   - Initialised on this same claim (the first initialisation was interrupted, or data/ was removed by hand):
-#     re-seed from the most advanced replica if one answers right away, else initialise.
-#   - Initialised on another claim (the primary's volume was lost or replaced): NEVER initialise. Wait for the
-#     replicas that have a claim (PEER_WAIT_TIMEOUT, default 300 s, for all of them to answer), then re-seed
-#     from the most advanced one by GTID set; with none answering, fail (the pod retries) with the way out.
+#     server.sh initialises an empty datadir only on that decision, and removes it once data/ exists.
+#   - Initialised on this same claim and provably never completed (the decision is still in this pod's run
+#     dir, or .init-tmp is on the volume): initialise again.
+#   - Otherwise (data/ removed by hand, a volume recreated empty under the same claim, the primary's volume
+#     lost or replaced): NEVER initialise. Wait (PEER_WAIT_TIMEOUT, default 300 s) until every replica with a
+#     claim answers and has applied everything it received (no receiver receives anything while this pod's
+#     server is down), then re-seed from the one whose GTID set contains every other's. A replica not
+#     answering, one that does not drain, or sets that no one contains: refuse, naming them. Claims kept from
+#     a scale-down (ordinals >= replicas, `retained`) are not asked: a replica returning on one is never
+#     cloned over while it holds transactions the primary lacks (sidecar.sh).
 # A re-seed sets `donor` (CLONE_FIXED_DONOR for the clone loop); the clone's GTID position then makes the new
 # primary's binary log continue where the donor's history ends (server.sh). With the CLONE plugin (MySQL 9.7)
 # clone.sh hands over to clone-plugin.sh: the GTID state arrives with the clone, and the primary's sidecar
@@ -18,18 +24,19 @@ decide() { # <decision> <reason>
   log "bootstrap: $1: $2"
 }
 
-read_facts() { # sets marker, claim, peers from the file label-pod.sh wrote
+read_facts() { # sets marker, claim, peers, retained from the file label-pod.sh wrote
   local file line
   file=$(bootstrap_facts_file)
   [[ -r $file ]] || die "bootstrap: $file is missing: the label-pod init container gathers it on ordinal 0" \
     "(STATE_CONFIG_MAP set, RBAC on the state ConfigMap, the StatefulSet and the claims); without it the" \
     "primary can neither know whether the cluster was initialised nor initialise"
-  marker='' claim='' peers=''
+  marker='' claim='' peers='' retained=''
   while IFS= read -r line; do
     case $line in
       marker=*) marker=${line#marker=} ;;
       claim=*) claim=${line#claim=} ;;
       peers=*) peers=${line#peers=} ;;
+      retained=*) retained=${line#retained=} ;;
     esac
   done <"$file"
   [[ -n $claim ]] || die "bootstrap: $file names no claim"
@@ -49,13 +56,14 @@ gtid_contains() { # <ordinal of a> <set a> <set b>: status 0 when set a contains
     return
   fi
   # MariaDB: a position holds one domain-server-seq per domain; a contains b when, in every domain of b,
-  # a's sequence number is at least b's.
+  # a's sequence number is higher, or the same one written by the same server (the same number from two
+  # servers is two different transactions: a replica's own write beside the primary's).
   for item in ${b//,/ }; do
     domain=${item%%-*} seq=${item##*-} found=false
     for other in ${a//,/ }; do
       if [[ ${other%%-*} == "$domain" ]]; then
         found=true
-        ((${other##*-} >= seq)) || return 1
+        ((${other##*-} > seq)) || [[ $other == "$item" ]] || return 1
       fi
     done
     $found || return 1
@@ -63,36 +71,98 @@ gtid_contains() { # <ordinal of a> <set a> <set b>: status 0 when set a contains
   return 0
 }
 
-most_advanced_peer() { # <wait seconds>: prints the ordinal of the replica whose GTID set contains all others'
-  local wait=$1 waited=0 ordinal best='' gtid
+peer_unapplied() { # <ordinal>: prints what that replica received and has not applied yet ("": drained);
+  # status 1 when it does not answer. The replication user may read it (SQL_REPLICATION_MONITOR_GRANT).
+  local ordinal=$1 options status io applied
+  options=$(tcp_option_file "peer-$ordinal" "$REPLICATION_USER" "$MYSQL_REPLICATION_PASSWORD" \
+    "$(pod_host "$ordinal")" "$(peer_mysql_port "$ordinal")")
+  if [[ $GTID_ORDER == subset-sql ]]; then
+    run_sql "$options" <<<"$SQL_PEER_UNAPPLIED" 2>/dev/null | tr -d '[:space:]'
+    return "${PIPESTATUS[0]}"
+  fi
+  # MariaDB: what the receiver wrote to the relay log (Gtid_IO_Pos) against what the applier committed.
+  status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS SELECT @@GLOBAL.gtid_slave_pos AS \
+applied_gtid_position;" 2>/dev/null) || return 1
+  applied=$(field "$status" applied_gtid_position) || return 1
+  io=$(field "$status" "$GTID_IO_POSITION_COLUMN") || io=
+  if [[ -n $io ]] && ! gtid_contains "$ordinal" "$applied" "$io"; then
+    printf 'received up to %s, applied %s' "$io" "${applied:-nothing}"
+  fi
+}
+
+most_advanced_peer() { # prints the ordinal of the replica whose GTID set contains every other's
+  # Proven, or no answer: every replica with a claim must answer (PEER_WAIT_TIMEOUT, default 300 s), and
+  # each must have applied everything it received. The primary is away (this pod is ordinal 0 and its
+  # server is not running), so no receiver receives anything more: the sets only grow until they are
+  # drained, and the most advanced then holds every transaction any replica received. A replica that does
+  # not answer may hold transactions no other has: refuse (the pod retries) and say what to decide.
+  local wait=${PEER_WAIT_TIMEOUT:-300} waited=0 ordinal best='' gtid unapplied missing pending other
+  require_number wait
   local -A gtids=()
   while :; do
+    missing='' pending=''
+    gtids=()
     for ordinal in $peers; do
-      [[ -n ${gtids[$ordinal]+set} ]] && continue
-      if gtid=$(peer_gtid "$ordinal"); then
+      if ! unapplied=$(peer_unapplied "$ordinal") || ! gtid=$(peer_gtid "$ordinal"); then
+        missing+="${missing:+, }$ordinal"
+      elif [[ -n $unapplied ]]; then
+        pending+="${pending:+; }replica $ordinal: $unapplied"
+      else
         gtids[$ordinal]=$gtid
-        log "bootstrap: replica $ordinal ($(pod_host "$ordinal")) holds GTID set '$gtid'"
       fi
     done
-    ((${#gtids[@]} == $(wc -w <<<"$peers"))) && break
-    ((waited >= wait)) && break
-    ((waited % 30 == 0)) && log "bootstrap: ${#gtids[@]} of the replicas ($peers) answered; waiting" \
-      "for the others (${waited}s/${wait}s)"
+    [[ -z $missing && -z $pending ]] && break
+    if ((waited >= wait)); then
+      refuse_reseed "$missing" "$pending"
+    fi
+    ((waited % 30 == 0)) && log "bootstrap: waiting for every replica to answer and to apply what it" \
+      "received before choosing (${waited}s/${wait}s): ${missing:+not answering: $missing}${missing:+${pending:+; }}${pending:+not drained: $pending}"
     sleep 5
     waited=$((waited + 5))
   done
   for ordinal in "${!gtids[@]}"; do
-    if [[ -z $best ]] || gtid_contains "$ordinal" "${gtids[$ordinal]}" "${gtids[$best]}"; then
-      best=$ordinal
-    fi
+    log "bootstrap: replica $ordinal ($(pod_host "$ordinal")) holds GTID set '${gtids[$ordinal]}' (all it received)"
   done
-  [[ -n $best ]] || return 1
   for ordinal in "${!gtids[@]}"; do
-    gtid_contains "$best" "${gtids[$best]}" "${gtids[$ordinal]}" ||
-      log "bootstrap: WARNING: replica $ordinal holds transactions that replica $best lacks" \
-        "('${gtids[$ordinal]}' vs '${gtids[$best]}'): it will need to be cloned again"
+    best=$ordinal
+    for other in "${!gtids[@]}"; do
+      gtid_contains "$ordinal" "${gtids[$ordinal]}" "${gtids[$other]}" || { best=''; break; }
+    done
+    [[ -n $best ]] && break
   done
+  if [[ -z $best ]]; then
+    local sets=''
+    for ordinal in "${!gtids[@]}"; do sets+="${sets:+; }replica $ordinal '${gtids[$ordinal]}'"; done
+    die "bootstrap: REFUSING to re-seed the primary: no replica holds every transaction the others hold" \
+      "($sets); each holds transactions another lacks, and choosing one discards the others'. A person must" \
+      "decide which history to keep: keep replica N's by deleting the other replicas' pods and claims" \
+      "(kubectl -n $(pod_namespace) delete pvc,pod ...; they are cloned again from the new primary), after" \
+      "saving what they hold that N lacks. This pod retries meanwhile"
+  fi
   printf '%s' "$best"
+}
+
+pod_namespace() { # the namespace, for the commands the messages give
+  printf '%s' "${POD_NAMESPACE:-<namespace>}"
+}
+
+claim_names() { # <ordinals, space- or comma-separated>: their claims' names
+  local ordinal names=''
+  for ordinal in ${1//,/ }; do names+="${names:+ }${DATA_CLAIM_TEMPLATE:-data}-${POD_NAME%-*}-$ordinal"; done
+  printf '%s' "$names"
+}
+
+refuse_reseed() { # <not answering> <not drained>: dies with what a person must decide
+  local missing=$1 pending=$2 message="bootstrap: REFUSING to choose the primary's new data:"
+  [[ -n $missing ]] && message+=" replicas $missing (with a claim) did not answer within ${PEER_WAIT_TIMEOUT:-300}s;"
+  [[ -n $pending ]] && message+=" not every replica has applied what it received ($pending);"
+  message+=" any of them may hold transactions the others lack, so no copy can be proven to hold them all."
+  [[ -n $missing ]] && message+=" Bring them back (their pods must run: kubectl -n $(pod_namespace) get pods);"
+  [[ -n $missing ]] && message+=" if a replica's data is to be given up, delete its claim and pod (kubectl -n $(pod_namespace)"
+  [[ -n $missing ]] && message+=" delete pvc,pod <claim> <pod>; claims: $(claim_names "$missing"))."
+  [[ -n $pending ]] && message+=" A replica whose applier stopped on an error must be repaired first."
+  message+=" Nothing was changed; this pod retries"
+  die "$message"
 }
 
 bootstrap_primary() { # decides; on a re-seed sets donor and peer for the clone loop
@@ -103,23 +173,39 @@ bootstrap_primary() { # decides; on a re-seed sets donor and peer for the clone 
     exit 0
   fi
   require_env REPLICATION_USER MYSQL_REPLICATION_PASSWORD
+  if [[ $marker == "$claim" && $(cat "$(bootstrap_decision_file)" 2>/dev/null) == initialise ]]; then
+    # This pod decided so before and its server has not completed the initialisation yet (server.sh
+    # removes the decision once data/ exists): the container restarted in between.
+    decide initialise "decided before on this claim, and the initialisation has not completed yet"
+    exit 0
+  fi
+  if [[ $marker == "$claim" && -d $DATA_ROOT/.init-tmp ]]; then
+    # Only an initialisation creates it and only its completion removes it (server.sh), and no replica
+    # clones from a primary without data/: no copy of the cluster's data exists anywhere yet.
+    decide initialise "the first initialisation on this claim did not complete ($DATA_ROOT/.init-tmp is" \
+      "there, data/ never appeared)"
+    exit 0
+  fi
   if [[ $marker == "$claim" ]]; then
-    if [[ -z $peers ]] || ! best=$(most_advanced_peer 0); then
-      decide initialise "the first initialisation on this claim did not complete, and no replica holds data"
-      exit 0
-    fi
-    log "bootstrap: this claim has no data/ but replica $best does: re-seeding from it"
+    log "bootstrap: the cluster was initialised on this claim ($claim), and data/ is gone from it (removed," \
+      "or the volume recreated empty under the same claim). Never initialising an empty database over the" \
+      "cluster's data: re-seeding from the most advanced replica"
   else
     log "bootstrap: the cluster was initialised on claim $marker and this pod's claim is $claim: the" \
       "primary's volume was lost or replaced. Never initialising an empty database over the cluster's" \
       "data: re-seeding from the most advanced replica"
-    if [[ -z $peers ]] || ! best=$(most_advanced_peer "${PEER_WAIT_TIMEOUT:-300}"); then
-      die "bootstrap: no replica with data answers (replicas with a claim: ${peers:-none}). Refusing to" \
-        "initialise an empty primary. If the cluster's data is really gone and an empty database is what" \
-        "you want, remove the key initialised-claim from ConfigMap ${STATE_CONFIG_MAP:-<cluster>-state}" \
-        "and delete this pod"
-    fi
   fi
+  [[ -z $retained ]] || log "bootstrap: claims of ordinals $retained (kept from a scale-down: no pod runs" \
+    "on them) are not asked; a replica returning on one with transactions the new primary lacks is not" \
+    "cloned over: it stops and says so"
+  if [[ -z $peers ]]; then
+    die "bootstrap: no replica with data answers (replicas with a claim: none${retained:+; claims kept from a" \
+      "scale-down: $retained}). Refusing to initialise an empty primary. If the cluster's data is really" \
+      "gone and an empty database is what you want, remove the key initialised-claim from ConfigMap" \
+      "${STATE_CONFIG_MAP:-<cluster>-state}${retained:+ and delete the kept claims $(claim_names "$retained")}" \
+      "and delete this pod"
+  fi
+  best=$(most_advanced_peer) || exit 1
   decide reseed "from replica $best"
   # shellcheck disable=SC2034 # clone.sh hands it on as CLONE_FIXED_DONOR (clone.sh, or clone-plugin.sh)
   donor=$best

@@ -156,9 +156,38 @@ seed_primary() { # <gtid file>: a primary re-seeded from a replica continues the
     run_sql_quietly "$options" "seed: setting the GTID position" || die "seed: could not set the GTID position"
   shutdown_private_server
   trap - EXIT
+  new_gtid_domain "$gtid"
   rm -f "$file"
   sync "$DATA_ROOT"
   log "seed: GTID position set and $file consumed"
+}
+
+gtid_domain_file=$DATA_ROOT/gtid-domain-id # ordinal 0, MariaDB: the domain its writes go to (seed_primary)
+
+new_gtid_domain() { # <gtid position>: MariaDB: the re-seeded primary writes to a domain no copy has
+  # The donor's history ends at, say, 0-100-15, while the lost primary may have written 0-100-16... that a
+  # copy kept elsewhere holds (a claim kept from a scale-down): issuing 0-100-16 again for other transactions
+  # would let that copy resume silently diverged. In a new domain, such a copy is ahead in domain 0, and the
+  # primary refuses to serve it (error 1236) instead. Beside data/, so it outlives restarts; re-seeded again,
+  # the primary takes the next one. Before the position file goes: a crash in between takes another one.
+  [[ -n $GTID_DOMAIN_OPTION ]] || return 0
+  local item highest=0 domain
+  [[ -r $gtid_domain_file && $(<"$gtid_domain_file") =~ ^[0-9]+$ ]] && highest=$(<"$gtid_domain_file")
+  for item in ${1//,/ }; do
+    domain=${item%%-*}
+    [[ $domain =~ ^[0-9]+$ ]] && ((domain > highest)) && highest=$domain
+  done
+  ((highest < 4294967295)) || die "seed: no GTID domain above $highest is left"
+  write_file_atomically "$gtid_domain_file" 0644 "$((highest + 1))"
+  log "seed: this primary writes to GTID domain $((highest + 1)) (its history's domains end at $highest)"
+}
+
+gtid_domain_options() { # prints the server option of the primary's GTID domain, if it has one
+  [[ -n $GTID_DOMAIN_OPTION && -r $gtid_domain_file ]] || return 0
+  local domain
+  domain=$(<"$gtid_domain_file")
+  [[ $domain =~ ^[0-9]+$ ]] || die "$gtid_domain_file holds '$domain', not a GTID domain id"
+  printf '%s=%s' "$GTID_DOMAIN_OPTION" "$domain"
 }
 
 if [[ ! -d $data ]]; then
@@ -179,6 +208,9 @@ if [[ ! -d $data ]]; then
       "before (see the clone container's log)"
   fi
   initialise_primary
+  # Consumed: a later start without data/ (removed by hand, a volume recreated empty) must never read it
+  # again and initialise over the cluster's data; clone.sh decides anew then (bootstrap.sh).
+  rm -f "$(bootstrap_decision_file)"
 fi
 if ((ORDINAL == 0)) && [[ -e $(clone_gtid_file) ]]; then
   seed_primary "$(clone_gtid_file)"
@@ -187,6 +219,7 @@ fi
 log "starting $SERVER_BIN as the $(role) ($POD_NAME)"
 if ((ORDINAL == 0)); then
   write_password_init_file
-  exec "$SERVER_BIN" --defaults-file="$conf" --init-file="$password_init_file"
+  domain_option=$(gtid_domain_options)
+  exec "$SERVER_BIN" --defaults-file="$conf" --init-file="$password_init_file" ${domain_option:+"$domain_option"}
 fi
 exec "$SERVER_BIN" --defaults-file="$conf"

@@ -174,29 +174,37 @@ rotate_replication_password() { # <IO running> <IO errno>: replica: re-points wi
 # Logged once the new replication password is in use (the line above it only says the re-point began).
 repointed_notice="replication: re-pointed with the new replication password"
 
-local_admin_checked= # primary: the pod-local administrator exists (or cannot be created here)
+accounts_reconciled= # primary: the accounts have what this version of the scripts relies on
 
-ensure_local_admin() { # primary: creates the pod-local administrator on data initialised before it existed
-  # Binlogged: every replica receives the account, as it received the others at its clone. Checked first,
-  # so a start with the account present writes nothing to the binary log.
-  [[ -z $local_admin_checked ]] || return 0
-  local present user
+reconcile_accounts() { # primary: adds to data initialised by an older version what the scripts now rely on
+  # The pod-local administrator (root_option_file) and the replication user's right to read what a replica
+  # received (bootstrap.sh ranks replicas by it). Binlogged: every replica receives them, as it received
+  # the accounts at its clone. Checked first, so a start with everything present writes nothing to the
+  # binary log.
+  [[ -z $accounts_reconciled ]] || return 0
+  local present user grants
   user=$(sql_literal "$LOCAL_ADMIN_USER")
   present=$(run_sql "$root" <<<"SELECT COUNT(*) FROM mysql.user WHERE User = $user AND Host = 'localhost';" \
     2>/dev/null) || return 1
   if [[ $present == 0 ]]; then
-    if ! run_sql_quietly "$root" "creating the pod-local administrator $LOCAL_ADMIN_USER@localhost" \
+    if run_sql_quietly "$root" "creating the pod-local administrator $LOCAL_ADMIN_USER@localhost" \
       <<<"$SQL_LOCAL_ADMIN"; then
+      log "accounts: created the pod-local administrator $LOCAL_ADMIN_USER@localhost (socket authentication," \
+        "no password; binlogged: the replicas follow)"
+      root=$(root_option_file)
+    else
       # MySQL without auth_socket.so (a custom image): the scripts keep logging in as root.
-      log "passwords: the scripts keep logging in as root@localhost (with the Secret's password)"
-      local_admin_checked=unavailable
-      return 0
+      log "accounts: the scripts keep logging in as root@localhost (with the Secret's password)"
     fi
-    log "passwords: created the pod-local administrator $LOCAL_ADMIN_USER@localhost (socket authentication," \
-      "no password; binlogged: the replicas follow)"
-    root=$(root_option_file)
   fi
-  local_admin_checked=yes
+  grants=$(run_sql "$root" <<<"SHOW GRANTS FOR $(sql_literal "$REPLICATION_USER")@'%';" 2>/dev/null) || return 1
+  if [[ $grants != *"$REPLICATION_MONITOR_GRANTED"* ]]; then
+    render_sql "$SQL_REPLICATION_MONITOR_GRANT" REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" |
+      run_sql_quietly "$root" "granting $REPLICATION_USER what a re-seed reads" || return 1
+    log "accounts: $REPLICATION_USER may now read what a replica received (a re-seed of the primary ranks" \
+      "replicas by it; binlogged: the replicas follow)"
+  fi
+  accounts_reconciled=yes
 }
 
 forget_replication_source() { # the primary replicates from nobody

@@ -199,7 +199,7 @@ monitor_once() {
   started=$(server_started) || return 0 # down or restarting: next round
   if ((ORDINAL == 0)); then
     rm -f "$RUN_DIR/init-passwords.sql" # read by the server as it started (server.sh password_init_file)
-    ensure_local_admin || log "passwords: checking the pod-local administrator failed; retrying at the next check"
+    reconcile_accounts || log "accounts: checking the accounts failed; retrying at the next check"
     apply_passwords || log "passwords: applying them failed; retrying at the next check"
     keep_heartbeat "$root"
   fi
@@ -243,7 +243,7 @@ fi
 start_listener
 if ((ORDINAL == 0)); then
   rm -f "$RUN_DIR/init-passwords.sql" # read by the server as it started (server.sh password_init_file)
-  ensure_local_admin || log "passwords: checking the pod-local administrator failed; retrying at the next check"
+  reconcile_accounts || log "accounts: checking the accounts failed; retrying at the next check"
   apply_passwords || log "passwords: applying them failed; retrying at the next check"
   start_heartbeat "$root"
 fi

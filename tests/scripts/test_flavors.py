@@ -217,27 +217,6 @@ def test_mariadb_11_backup_files_carry_the_new_names(version: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "version"), ALL)
-def test_accounts_have_least_privilege(name: str, version: str) -> None:
-    accounts = get_flavor(name, version).init_accounts
-    grants = re.findall(r"^GRANT (.+) ON (\S+) TO (\S+?)(?: WITH GRANT OPTION)?;$", accounts, re.MULTILINE)
-    replication = [(what, on) for what, on, to in grants if to == "{{REPLICATION_USER}}@`%`"]
-    assert replication == [("REPLICATION SLAVE", "*.*")]
-    backup_targets = {to for what, on, to in grants if "BACKUP_USER" in to}
-    if get_flavor(name, version).seeding == "clone-plugin":
-        # The CLONE donor is reached over the network, with TLS only, and may do nothing but BACKUP_ADMIN.
-        assert backup_targets == {"{{BACKUP_USER}}@`%`"}
-        assert [(what, on) for what, on, to in grants if "BACKUP_USER" in to] == [("BACKUP_ADMIN", "*.*")]
-        assert "{{BACKUP_USER}}@`%` IDENTIFIED BY {{BACKUP_PASSWORD}} REQUIRE SSL;" in accounts
-    else:
-        assert backup_targets == {"{{BACKUP_USER}}@`localhost`"}  # the backup tool uses the socket only
-    assert "ALL" not in " ".join(what for what, on, to in grants if "BACKUP_USER" in to)
-    # Passwords are placeholders, filled by the scripts as quoted literals; never empty.
-    assert "IDENTIFIED BY ''" not in accounts
-    assert accounts.count("IDENTIFIED BY {{") == 4
-    assert accounts.startswith("SET SESSION sql_log_bin = 0;")
-
-
-@pytest.mark.parametrize(("name", "version"), ALL)
 def test_rendered_files_and_env_round_trip(name: str, version: str) -> None:
     flavor = get_flavor(name, version)
     files = render_config_files(flavor)

@@ -142,8 +142,11 @@ def test_an_untrusted_server_gets_no_request(
     assert TOKEN not in result.stderr
 
 
-def api_routes(marker: str | None) -> dict[tuple[str, str], tuple[int, dict[str, object]]]:
-    """A 3-pod StatefulSet `mysql` in namespace db whose pods 0 and 1 have claims, pod 2 not (yet)."""
+def api_routes(
+    marker: str | None, retained: tuple[int, ...] = ()
+) -> dict[tuple[str, str], tuple[int, dict[str, object]]]:
+    """A 3-pod StatefulSet `mysql` in namespace db whose pods 0 and 1 have claims, pod 2 not (yet), and claims
+    of higher ordinals `retained` (kept from a scale-down)."""
     core = "/api/v1/namespaces/db"
     state: dict[str, object] = {"kind": "ConfigMap", "metadata": {"name": "mysql-state", "uid": "cm-uid"}}
     if marker is not None:
@@ -153,7 +156,13 @@ def api_routes(marker: str | None) -> dict[tuple[str, str], tuple[int, dict[str,
         return {"kind": "PersistentVolumeClaim", "metadata": {"name": f"data-mysql-{ordinal}",
                 "namespace": "db", "uid": f"claim-{ordinal}"}, "spec": {"volumeName": "pv"}}  # fmt: skip
 
-    return {
+    beyond: dict[tuple[str, str], tuple[int, dict[str, object]]] = {
+        ("GET", f"{core}/persistentvolumeclaims/data-mysql-{ordinal}"): (
+            (200, claim(ordinal)) if ordinal in retained else (404, {"kind": "Status", "message": "nope"})
+        )
+        for ordinal in range(3, 64)
+    }
+    return beyond | {
         ("GET", f"{core}/configmaps/mysql-state"): (200, state),
         ("GET", "/apis/apps/v1/namespaces/db/statefulsets/mysql"): (
             200, {"kind": "StatefulSet", "metadata": {"name": "mysql"}, "spec": {"replicas": 3}},
@@ -180,7 +189,7 @@ def test_primary_records_the_first_initialisation_and_writes_its_bootstrap_facts
     ]
     assert [json.loads(r.body) for r in patches] == [{"data": {"initialised-claim": "claim-0"}}]
     facts = (pod.run_dir / "bootstrap-facts").read_text().splitlines()
-    assert facts[1:] == ["marker=", "claim=claim-0", "peers=1"]
+    assert facts[1:] == ["marker=", "claim=claim-0", "peers=1", "retained="]
     assert all(r.token_on_a_command_line == [] for r in server.requests)
 
 
@@ -189,12 +198,17 @@ def test_primary_keeps_a_recorded_initialisation(
 ) -> None:
     cert, key = certificates["apiserver"]
     pod = cluster.pod(0)
-    with FakeApiServer(cert, key, [200], api_routes(marker="claim-of-a-lost-volume")) as server:
+    routes = api_routes(marker="claim-of-a-lost-volume", retained=(3, 5, 12))
+    with FakeApiServer(cert, key, [200], routes) as server:
         result = label(pod, server, cert, STATE_CONFIG_MAP="mysql-state")
     assert result.returncode == 0, result.stderr
     assert not [r for r in server.requests if "configmaps" in r.path and r.method == "PATCH"]
     facts = (pod.run_dir / "bootstrap-facts").read_text().splitlines()
-    assert facts[1:] == ["marker=claim-of-a-lost-volume", "claim=claim-0", "peers=1"]
+    # Claims kept from a scale-down are found beyond spec.replicas, across a gap shorter than 8 ordinals (6
+    # to 11); the scan stops after 8 missing in a row (13 to 20).
+    assert facts[1:] == ["marker=claim-of-a-lost-volume", "claim=claim-0", "peers=1", "retained=3 5 12"]
+    asked = {r.path.rsplit("-", 1)[-1] for r in server.requests if "persistentvolumeclaims" in r.path}
+    assert asked == {str(ordinal) for ordinal in range(21)}  # stops after 8 missing in a row (13 to 20)
 
 
 def test_socat_forced_on_an_image_without_it_says_so(

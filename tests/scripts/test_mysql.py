@@ -48,9 +48,13 @@ def ids(pod: Pod) -> list[int]:
 def test_primary_is_initialised_with_exactly_the_cluster_accounts(cluster: Cluster) -> None:
     accounts = set(cluster.primary.sql("SELECT User, Host FROM mysql.user WHERE User NOT LIKE 'mysql.%'"))
     # The backup account is the CLONE donor's: reached over the network (TLS only), BACKUP_ADMIN only.
-    assert accounts == {("root", "localhost"), ("root", "%"), ("replicator", "%"), ("backup", "%")}
-    plugins = {row[0] for row in cluster.primary.sql("SELECT DISTINCT plugin FROM mysql.user")}
-    assert plugins == {"caching_sha2_password"}  # 9.x has no mysql_native_password
+    # mysql@localhost: the pod's own scripts and probes, over the socket as the server's OS user only.
+    assert accounts == {
+        ("root", "localhost"), ("root", "%"), ("replicator", "%"), ("backup", "%"), ("mysql", "localhost")
+    }  # fmt: skip
+    plugins = dict(cluster.primary.sql("SELECT User, plugin FROM mysql.user WHERE User NOT LIKE 'mysql.%'"))
+    assert plugins.pop("mysql") == "auth_socket"
+    assert set(plugins.values()) == {"caching_sha2_password"}  # 9.x has no mysql_native_password
     required = cluster.primary.sql(
         "SELECT User, ssl_type FROM mysql.user WHERE User IN ('replicator', 'backup')"
     )

@@ -73,13 +73,15 @@ def test_primary_has_exactly_the_cluster_accounts(cluster: Cluster) -> None:
         ("root", "%"),
         ("replicator", "%"),
         ("backup", "localhost"),
+        ("mysql", "localhost"),  # the pod's own scripts and probes: the socket, as the server's OS user only
     }
     empty = cluster.primary.sql(
-        "SELECT User, Host FROM mysql.user WHERE authentication_string = '' AND User <> 'mariadb.sys'"
+        "SELECT User, Host, plugin FROM mysql.user WHERE authentication_string = '' AND User <> 'mariadb.sys'"
     )
-    assert empty == []
+    assert empty == [("mysql", "localhost", "unix_socket")]
     grants = " ".join(row[0] for row in cluster.primary.sql("SHOW GRANTS FOR 'replicator'@'%'"))
-    assert "GRANT REPLICATION SLAVE ON *.*" in grants
+    # Replication, and reading what a replica received (a re-seed of the primary ranks replicas by it).
+    assert "GRANT REPLICATION SLAVE, SLAVE MONITOR ON *.*" in grants
     assert "ALL PRIVILEGES" not in grants
     assert "SUPER" not in grants
 

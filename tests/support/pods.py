@@ -538,6 +538,7 @@ class Cluster:
         self.max_lag_seconds = max_lag_seconds
         self.server_id_offset = server_id_offset
         self.extra_env = dict(extra_env or {})
+        self.retained: list[int] = []  # ordinals of claims kept from a scale-down (write_bootstrap_facts)
         self.rootfs = rootfs_of(self.flavor)
         """The root filesystem the pods' programs run in (None: this host's programs)."""
         if self.rootfs is None:
@@ -654,11 +655,11 @@ class Cluster:
         """What label-pod.sh (bootstrap-facts.sh) writes on ordinal 0, from this emulated API: the recorded
         initialisation (recorded now when absent), the pod's claim, the other pods. Returns the environment
         that lets the pod reach its peers on their loopback ports."""
-        peers = [p for p in self.pods if p.ordinal > 0]
+        peers = [p for p in self.pods if p.ordinal > 0 and p.ordinal not in self.retained]
         facts = pod.run_dir / "bootstrap-facts"
         facts.write_text(
             f"marker={self.initialised_claim or ''}\nclaim={pod.claim}\n"
-            f"peers={' '.join(str(p.ordinal) for p in peers)}\n"
+            f"peers={' '.join(str(p.ordinal) for p in peers)}\nretained={' '.join(map(str, self.retained))}\n"
         )
         os.chown(facts, self.uid, self.gid)
         if self.initialised_claim is None:
