@@ -75,10 +75,23 @@ gtid_text() { # <client output>: a GTID set on one line (MySQL breaks it after c
   printf '%s' "${set//[[:space:]]/}"
 }
 
+gtid_field() { # <vertical output> <column>: a GTID set column, with the lines MySQL breaks it into
+  local line value='' found=false
+  while IFS= read -r line; do
+    if [[ $line =~ ^[[:space:]]*([A-Za-z0-9_]+):\ ?(.*)$ ]]; then
+      $found && break
+      [[ ${BASH_REMATCH[1]} == "$2" ]] && { found=true value=${BASH_REMATCH[2]}; }
+    elif $found; then
+      value+=$line # a continuation: "<uuid>:..." never matches the column pattern (its dashes)
+    fi
+  done <<<"$1"
+  printf '%s' "$value"
+}
+
 held_gtids() { # <replica status>: every GTID this replica holds: executed, received, binlog state (MariaDB)
   local received held variables="@@GLOBAL.$GTID_EXECUTED_VARIABLE"
   [[ $GTID_HISTORY_VARIABLE == "$GTID_EXECUTED_VARIABLE" ]] || variables+=", @@GLOBAL.$GTID_HISTORY_VARIABLE"
-  received=$(field "$1" "$RECEIVED_GTID_COLUMN") || received=
+  received=$(gtid_field "$1" "$RECEIVED_GTID_COLUMN")
   held=$(run_sql "$root" <<<"SELECT $variables;") || return 1
   held=$(gtid_text "${held//$'\t'/,},$received")
   local item unique=''

@@ -241,3 +241,33 @@ def test_a_replica_holding_transactions_the_primary_lacks_is_not_moved_aside(clu
     finish_reclone(cluster, replica, data_inode)
     assert 1000 not in ids(replica)
     assert not approval.exists()
+
+
+def test_a_reclone_survives_its_sidecars_restarts(cluster: Cluster) -> None:
+    """The request outlives the sidecar: killed right after it (the server may still run), and again while
+    it clones, the next sidecar stops the server and clones; nothing is lost, nothing moved twice."""
+    replica = cluster.pod(1)
+    shutil.rmtree(replica.data_root / ".stale-data", ignore_errors=True)  # the previous test's copy
+    leave_behind_purged_binlogs(cluster, replica, 12)
+    data_inode = inode(replica.data_dir)
+    replica.start(wait=False)
+    wait_for_log(replica, "sidecar", "STALE DATA")
+    replica.kill_sidecar()
+    replica.start_sidecar()
+    assert replica.server is not None
+    replica.server.wait(60)
+    assert inode(replica.data_dir) == data_inode
+    replica.start_server()
+    wait_until(
+        lambda: replica.log("sidecar").count("cloning it in this container") >= 1,
+        60,
+        0.1,
+        what="the sidecar to clone",
+    )
+    replica.kill_sidecar()  # in the middle of the clone, or just after it
+    replica.start_sidecar()
+    replica.wait_ready(180)
+    assert inode(replica.data_root / ".stale-data") == data_inode
+    assert not (replica.data_root / ".clone-tmp").exists()
+    assert not (replica.data_root / "reclone-requested").exists()
+    wait_until(lambda: ids(replica) == ids(cluster.primary), 30, what="the re-cloned replica's rows")
