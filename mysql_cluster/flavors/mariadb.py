@@ -112,6 +112,7 @@ def mariadb_flavor(version: str) -> Flavor:
         last_io_errno_column="Last_IO_Errno",
         source_purged_errno="1236",  # ER_MASTER_FATAL_ERROR_READING_BINLOG
         last_io_error_column="Last_IO_Error",
+        received_gtid_column="Gtid_IO_Pos",
         last_sql_errno_column="Last_SQL_Errno",
         last_sql_error_column="Last_SQL_Error",
         applier_errors_sql="",  # Last_SQL_Error carries the applier's own error
@@ -144,6 +145,7 @@ def mariadb_flavor(version: str) -> Flavor:
         gtid_domain_option="--gtid-domain-id",
         gtid_order="domain-seq",
         gtid_subset_sql="",
+        gtid_subtract_sql="",
         # A binlog state item is domain-server-seq: "-<server_id>-" matches the server id field only.
         own_transactions_sql=(
             "SELECT LOCATE(CONCAT(CHAR(45), @@GLOBAL.server_id, CHAR(45)), @@GLOBAL.gtid_binlog_state) > 0;"

@@ -102,6 +102,9 @@ class Flavor:
     MySQL 8.0+ wraps the source's 1236 in 13114 (checked against mysqld 9.7)."""
     last_io_error_column: str
     """Status column with the last receiver error message."""
+    received_gtid_column: str
+    """Status column with the GTIDs the receiver fetched into the relay log ("Retrieved_Gtid_Set" or
+    "Gtid_IO_Pos"): with the executed set, everything the replica holds."""
     last_sql_errno_column: str
     """Status column with the last applier error number."""
     last_sql_error_column: str
@@ -162,6 +165,9 @@ class Flavor:
     "subset-sql" (MySQL: `gtid_subset_sql` asked of a server)."""
     gtid_subset_sql: str
     """Template answering 1 when {{GTID_A}} is contained in {{GTID_B}} ("" where gtid_order needs none)."""
+    gtid_subtract_sql: str
+    """Template answering the GTIDs of {{GTID_A}} that {{GTID_B}} lacks, "" when none ("" where gtid_order
+    needs none)."""
     own_transactions_sql: str
     """Statement answering 1 when the server's GTID history holds transactions it originated itself: on a
     replica, errant transactions (written on it, not replicated), which a donor must not pass on."""

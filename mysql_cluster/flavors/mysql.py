@@ -183,6 +183,7 @@ def mysql_flavor(version: str) -> Flavor:
         last_io_errno_column="Last_IO_Errno",
         source_purged_errno="13114",  # ER_SERVER_SOURCE_FATAL_ERROR_READING_BINLOG ("fatal error 1236")
         last_io_error_column="Last_IO_Error",
+        received_gtid_column="Retrieved_Gtid_Set",
         last_sql_errno_column="Last_SQL_Errno",
         last_sql_error_column="Last_SQL_Error",
         applier_errors_sql=(
@@ -234,6 +235,7 @@ def mysql_flavor(version: str) -> Flavor:
         gtid_domain_option="",
         gtid_order="subset-sql",
         gtid_subset_sql="SELECT GTID_SUBSET({{GTID_A}}, {{GTID_B}});",
+        gtid_subtract_sql="SELECT GTID_SUBTRACT({{GTID_A}}, {{GTID_B}});",
         own_transactions_sql="SELECT LOCATE(@@GLOBAL.server_uuid, @@GLOBAL.gtid_executed) > 0;",
         # The network root may neither lift super_read_only (SYSTEM_VARIABLES_ADMIN, SUPER) nor read or
         # write server-side files (FILE).

@@ -40,7 +40,7 @@ donor_unfit() { # prints why this replica must not be cloned (status 1: it may b
   errno=$(field "$status" "$LAST_IO_ERRNO_COLUMN") || errno=0
   sql=$(field "$status" "$SQL_RUNNING_COLUMN") || sql=No
   if [[ $errno == "$SOURCE_PURGED_ERRNO" ]]; then
-    printf 'it cannot catch up with the primary (IO error %s): it is being cloned again itself' "$errno"
+    printf 'it cannot catch up with the primary (IO error %s): its data may be stale or diverged' "$errno"
   elif [[ $sql != Yes ]]; then
     printf 'its applier is stopped (%s=%s): its data may be incomplete' "$SQL_RUNNING_COLUMN" "$sql"
   else

@@ -55,17 +55,23 @@ stop_private_server() {
 }
 trap stop_private_server EXIT
 
+# The private server only receives the clone into a DATA DIRECTORY (its own buffer pool holds none of it):
+# small, whatever the pod's my.cnf asks of the real server, because it may run in the backup container, whose
+# memory is the sidecar's (a re-clone, reclone.sh), not the server's. The script tier clones with these
+# values throughout (tests/support/pods.py: 32M, performance_schema OFF).
+private_options=(--innodb-buffer-pool-size=32M --performance-schema=OFF)
+
 start_private_server() { # a fresh scratch datadir with a password-less root@localhost on $socket only
-  if ! "$SERVER_BIN" --defaults-file="$conf" --datadir="$scratch" --initialize-insecure \
-    >"$RUN_DIR/clone-init.log" 2>&1; then
+  if ! "$SERVER_BIN" --defaults-file="$conf" --datadir="$scratch" "${private_options[@]}" \
+    --initialize-insecure >"$RUN_DIR/clone-init.log" 2>&1; then
     log "$SERVER_BIN --initialize-insecure failed; its last lines:"
     tail -n 20 "$RUN_DIR/clone-init.log" >&2
     reason="was not asked: this pod's scratch datadir did not initialise (its log is above)"
     return 1
   fi
   rm -f "$socket"
-  "$SERVER_BIN" --defaults-file="$conf" --datadir="$scratch" --skip-networking --skip-log-bin \
-    --socket="$socket" --pid-file="$RUN_DIR/clone.pid" >"$RUN_DIR/clone-server.log" 2>&1 &
+  "$SERVER_BIN" --defaults-file="$conf" --datadir="$scratch" "${private_options[@]}" --skip-networking \
+    --skip-log-bin --socket="$socket" --pid-file="$RUN_DIR/clone.pid" >"$RUN_DIR/clone-server.log" 2>&1 &
   private_pid=$!
   local waited=0
   until server_answers "$options"; do

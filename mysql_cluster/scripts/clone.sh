@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Init container `clone` (backup image). On a replica (ordinal > 0) without $DATA_ROOT/data: streams a
+# Init container `clone` (backup image), and the sidecar (backup image) when a replica's data/ was set aside
+# for a re-clone while the pod runs (reclone.sh). On a replica (ordinal > 0) without $DATA_ROOT/data: streams a
 # physical backup from a donor chosen when it clones (donor.sh: the primary, or a ready replica, the most
 # advanced first; a busy or unfit donor is passed over at once) into $DATA_ROOT/.clone-tmp (on the primary
 # without data, bootstrap.sh decides: initialise on the cluster's first start, else re-seed from the most

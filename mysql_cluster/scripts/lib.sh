@@ -111,6 +111,15 @@ load_flavor() { # sources $CLUSTER_CONFIG_DIR/flavor.env (rendered by mysql_clus
 
 server_socket() { printf '%s/mysqld.sock' "$RUN_DIR"; }
 clone_gtid_file() { printf '%s/%s' "$DATA_ROOT" "$CLONE_GTID_FILE_NAME"; }
+# A replica's re-clone (reclone.sh): the copy set aside (never removed by a script), the sidecar's durable
+# request that server.sh sets data/ aside before it starts a server, a person's approval of a re-clone the
+# sidecar refused, and (in the pod's run dir) why it refused, for probe.sh.
+stale_data_dir() { printf '%s/.stale-data' "$DATA_ROOT"; }
+reclone_request_file() { printf '%s/reclone-requested' "$DATA_ROOT"; }
+reclone_approval_file() { printf '%s/reclone-approved' "$DATA_ROOT"; }
+reclone_refusal_file() { printf '%s/reclone-refused' "$RUN_DIR"; }
+# server.sh waits for data/ (the sidecar clones it); holds its pid for the liveness probe.
+awaiting_data_file() { printf '%s/server-awaiting-data' "$RUN_DIR"; }
 # What label-pod.sh learnt from the API about ordinal 0's start (bootstrap-facts.sh), and what clone.sh then
 # decided (bootstrap.sh; server.sh initialises only on "initialise"). Both in the pod's run dir: they are
 # about this start of this pod, never about the volume.

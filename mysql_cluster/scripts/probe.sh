@@ -9,7 +9,8 @@
 #     newest heartbeat it applied (heartbeat.sh). The receiver (IO thread) may be down: while the primary is away a replica
 #     keeps serving reads until its data is too old. Without a heartbeat yet (a cluster whose primary has not
 #     written one), both threads must run and the lag be known and <= MAX_LAG_SECONDS. A broken, stopped or
-#     lagging replica leaves the read Service; it stays alive.
+#     lagging replica leaves the read Service; it stays alive. So does a replica whose re-clone the sidecar
+#     refused (the reason from $RUN_DIR/reclone-refused) or whose data/ is being cloned.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -29,9 +30,15 @@ parse_ordinal
 load_flavor
 root=$(root_option_file)
 
+waiting=$(awaiting_data_file)
+if [[ -f $waiting ]] && kill -0 "$(<"$waiting")" 2>/dev/null; then
+  cloning="waiting for data/, which the backup container clones (the server starts once it is complete)"
+else
+  cloning=
+fi
 if [[ $kind != readiness ]]; then
-  if [[ -f $RUN_DIR/server-cloning ]] && kill -0 "$(<"$RUN_DIR/server-cloning")" 2>/dev/null; then
-    printf 'alive: cloning (the server starts once the clone is complete)\n'
+  if [[ -n $cloning ]]; then
+    printf 'alive: %s\n' "$cloning"
     exit 0
   fi
   if answer=$("$ADMIN_BIN" --defaults-file="$root" --connect-timeout=5 ping 2>&1); then
@@ -44,6 +51,9 @@ fi
 
 max_lag=${MAX_LAG_SECONDS:-60}
 require_number max_lag
+[[ -z $cloning ]] || fail "$cloning"
+# The sidecar refused to clone this replica again, or could not yet prove that it may (reclone.sh).
+[[ ! -s $(reclone_refusal_file) ]] || fail "$(<"$(reclone_refusal_file)")"
 
 selects=
 for variable in $READ_ONLY_VARIABLES; do

@@ -7,7 +7,9 @@
 # --defaults-file=$SERVER_CONF_DIR/my.cnf (written by init-config.sh). A primary re-seeded from a replica
 # first gets the clone's GTID position as the start of its binary log (seed_primary). Ordinal 0's server
 # gives the accounts the Secret's passwords itself as it starts (--init-file, not binlogged: see
-# write_password_init_file). Runs as any non-root uid.
+# write_password_init_file). A replica whose sidecar requested a re-clone has its data/ set aside as
+# .stale-data here, before any server starts on it, and a replica without data/ waits until the backup
+# container has cloned it (this image needs no backup tool). Runs as any non-root uid.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -190,15 +192,42 @@ gtid_domain_options() { # prints the server option of the primary's GTID domain,
   printf '%s=%s' "$GTID_DOMAIN_OPTION" "$domain"
 }
 
-if [[ ! -d $data ]]; then
-  if ((ORDINAL > 0)); then
-    # A replica re-cloned by its sidecar (it could not catch up), or whose clone init container did not
-    # leave data/: clone now. The probes count the server as alive while the clone runs.
-    log "$data does not exist: cloning it before the server starts"
-    printf '%d' "$$" >"$RUN_DIR/server-cloning"
-    bash "$(dirname "${BASH_SOURCE[0]}")/clone.sh" || die "the clone failed (the container restarts and tries again)"
-    rm -f "$RUN_DIR/server-cloning"
+set_aside_for_reclone() { # replica: the sidecar requested a re-clone; no server runs on data/ now
+  # Only here, before this container starts a server, is it certain that none runs on data/: the move
+  # never happens under a running server. The copy set aside is never replaced (nor removed) by a script.
+  local request stale
+  request=$(reclone_request_file) stale=$(stale_data_dir)
+  [[ -e $request ]] || return 0
+  if [[ -d $data ]]; then
+    [[ ! -e $stale ]] || die "a re-clone is requested ($request) but $stale already holds a copy set aside" \
+      "before, and no script replaces one: move or remove it by hand (or remove $request to start on the" \
+      "current data)"
+    mv "$data" "$stale"
+    sync "$DATA_ROOT"
+    log "re-clone: $data set aside as $stale (remove it once you no longer need it); the backup container" \
+      "clones $data again"
   fi
+  rm -f "$request"
+  sync "$DATA_ROOT"
+}
+
+await_data() { # replica without data/: the backup container clones it (sidecar.sh), where its tools are
+  local waited=0
+  [[ -d $data ]] && return 0
+  printf '%d' "$$" >"$(awaiting_data_file)" # the probes count the server as alive meanwhile
+  log "$data does not exist: waiting for the backup container to clone it; the server starts once it is there"
+  until [[ -d $data ]]; do
+    sleep 1
+    waited=$((waited + 1))
+    ((waited % 300 == 0)) && log "still waiting for $data (${waited}s; see the backup container's log)"
+  done
+  rm -f "$(awaiting_data_file)"
+  log "$data is there (cloned after ${waited}s)"
+}
+
+if ((ORDINAL > 0)); then
+  set_aside_for_reclone
+  await_data
 fi
 if [[ ! -d $data ]]; then
   decision=$(cat "$(bootstrap_decision_file)" 2>/dev/null) || decision=

@@ -9,9 +9,11 @@
 # 4. watches, every MONITOR_INTERVAL (default 10 s): restarts the listener if it died, configures
 #    replication again when the server restarted underneath it (also within seconds), leaves a
 #    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
-#    replica is not ready meanwhile), logs replication state changes, and says how to re-clone a
-#    replica whose primary purged the binary logs it needs (SOURCE_PURGED_ERRNO: 1236, MySQL 13114) and
-#    has it cloned again.
+#    replica is not ready meanwhile), logs replication state changes, and, when the primary can no longer
+#    serve a replica's position (SOURCE_PURGED_ERRNO: 1236, MySQL 13114), has it cloned again only if that
+#    provably discards nothing, else refuses and says what a person must decide (reclone.sh).
+# A replica without data/ (set aside for a re-clone by server.sh) is cloned here, in the backup image where
+# the seeding tools are (clone.sh), while its server container waits.
 # On the primary it also writes the heartbeat (heartbeat.sh) every HEARTBEAT_INTERVAL seconds.
 # Password rotation (the mounted Secret changed; lib.sh refresh_passwords): the primary applies the Secret's
 # passwords with ALTER USER (binlogged, so the replicas receive the new hashes); a replica re-points its
@@ -70,6 +72,7 @@ on_term() {
   log "stopping (signal received)"
   stop_heartbeat
   [[ -n $sleeper_pid ]] && { kill "$sleeper_pid" 2>/dev/null || true; }
+  [[ -n ${clone_pid:-} ]] && { kill -TERM "$clone_pid" 2>/dev/null || true; }
   if [[ -n $listener_pid ]]; then
     kill -TERM "$listener_pid" 2>/dev/null || true
     wait "$listener_pid" 2>/dev/null || true
@@ -80,6 +83,8 @@ trap on_term TERM INT
 
 # shellcheck source-path=SCRIPTDIR source=sidecar-server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/sidecar-server.sh"
+# shellcheck source-path=SCRIPTDIR source=reclone.sh
+source "$(dirname "${BASH_SOURCE[0]}")/reclone.sh"
 
 # ---------------------------------------------------------------------------------- listener --
 
@@ -103,9 +108,8 @@ last_started= # when the server started (now - Uptime), to notice restarts betwe
 server_age=0  # seconds the server has been up, as of the last check
 last_stop_notice=
 last_state=
-last_advice=
 
-watch_replication() { # logs state changes; explains purged-binlog errors (stale data) once per occurrence
+watch_replication() { # logs state changes; a purged-binlog error (stale data) goes to reclone_check
   local status io sql lag io_errno io_error sql_errno sql_error state
   status=$(query_vertical "$root" "$SQL_SHOW_REPLICA_STATUS" 2>/dev/null) || return 0
   io=$(field "$status" "$IO_RUNNING_COLUMN") || io=unconfigured
@@ -138,28 +142,12 @@ watch_replication() { # logs state changes; explains purged-binlog errors (stale
     last_stop_notice=
   fi
   rotate_replication_password "$io" "$io_errno"
-  if [[ $io_errno == "$SOURCE_PURGED_ERRNO" && $last_advice != "$io_error" ]]; then
-    last_advice=$io_error
-    reclone_stale_replica "$io_error"
+  if [[ $io_errno == "$SOURCE_PURGED_ERRNO" ]]; then
+    reclone_check "$status" "$io_error"
+  else
+    reclone_clear
   fi
   return 0
-}
-
-reclone_stale_replica() { # <error>: a replica that cannot catch up is cloned again, its data kept aside
-  # Error 1236 (MySQL: 13114): the primary no longer has the binary logs this replica needs (it was away
-  # longer than the binlog expiry, or it returned on a volume kept since a scale-down, or the primary was
-  # re-seeded). It can never catch up. Its data moves to .stale-data (replacing an older one), then the server stops; the server
-  # container, restarted by the kubelet, finds no data/ and clones before it starts (server.sh).
-  local data=$DATA_ROOT/data stale=$DATA_ROOT/.stale-data
-  log "replication: STALE DATA: the primary cannot serve this replica's position (error $SOURCE_PURGED_ERRNO: $1). Cloning" \
-    "it again (from the first donor that serves it: the primary, then ready replicas): $data moves to" \
-    "$stale (the previous one there is removed; remove this one once you no longer need it), the server" \
-    "stops and its container clones when it restarts"
-  [[ -d $data ]] || return 0
-  rm -rf "$stale"
-  mv "$data" "$stale"
-  sync "$DATA_ROOT"
-  run_sql_quietly "$root" "stopping the server for the re-clone" <<<"SHUTDOWN;" || true
 }
 
 needs_configuration() { # a fresh clone's position waits, or the server has no replication source
@@ -196,6 +184,7 @@ monitor_once() {
     log "the backup listener is not running; starting it again"
     start_listener
   fi
+  ((ORDINAL == 0)) || settle_reclone || return 0 # a re-clone under way: nothing else this round
   started=$(server_started) || return 0 # down or restarting: next round
   if ((ORDINAL == 0)); then
     rm -f "$RUN_DIR/init-passwords.sql" # read by the server as it started (server.sh password_init_file)
@@ -232,6 +221,11 @@ monitor_once() {
 # ---------------------------------------------------------------------------------------- main --
 
 log "starting for $POD_NAME ($(role)), $FLAVOR_NAME $FLAVOR_VERSION"
+if ((ORDINAL > 0)); then
+  # A re-clone under way (this container was restarted in its middle): finish it before waiting for a
+  # server, which does not start on this volume until data/ is a new clone.
+  until settle_reclone; do sleep 1; done
+fi
 wait_for_root "$wait_timeout" || die "giving up; the container restarts and waits again"
 last_started=$(server_started) || last_started=
 run_upgrade_step || die "the upgrade step failed (the container restarts and tries again)"

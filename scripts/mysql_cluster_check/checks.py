@@ -2,8 +2,8 @@
 
 A healthy cluster has its StatefulSet fully rolled out (when it can be read); every pod reachable; exactly
 one writable pod, ordinal 0; unique server ids and uuids; every replica replicating from the primary with
-both threads running and lag under the threshold; and the canary row written on the primary seen on every
-replica in time.
+both threads running and lag under the threshold, holding no transaction the primary lacks (divergence.py);
+and the canary row written on the primary seen on every replica in time.
 """
 
 from __future__ import annotations
@@ -12,8 +12,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .divergence import divergence_failures, gtid_origins
 from .model import CanaryResult, Check, Cluster, Failure, PodState, Replication, Rollout
-from .project import flavors
+
+__all__ = [
+    "evaluate",
+    "evaluate_canary",
+    "evaluate_rollout",
+    "gtid_origins",
+    "rollout_complete",
+    "rollout_state",
+]
 
 ON_DELETE = "OnDelete"
 
@@ -30,47 +39,7 @@ def evaluate(cluster: Cluster, pods: Sequence[PodState]) -> list[Failure]:
     failures.extend(
         _duplicates(Check.SERVER_UUID_UNIQUE, "server_uuid", ((p.name, p.server_uuid) for p in reachable))
     )
-    failures.extend(_errant_failures(reachable))
-    return failures
-
-
-def gtid_origins(flavor: str, history: str) -> set[str]:
-    """Where the transactions of a GTID history came from: MySQL `gtid_executed` gives source UUIDs
-    (`uuid:1-5:tag:1-2,...`), MariaDB `gtid_binlog_state` gives `domain-server_id` pairs (`0-100-57,...`)."""
-    origins = set()
-    for raw in history.replace("\n", "").split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        if flavor == "mariadb":
-            domain, server_id, _ = item.split("-", 2)
-            origins.add(f"{domain}-{server_id}")
-        else:
-            origins.add(item.split(":", 1)[0].lower())
-    return origins
-
-
-def _errant_failures(pods: Sequence[PodState]) -> list[Failure]:
-    """Replicas holding transactions whose origin the primary's history lacks: written on the replica (by
-    root@localhost, or while it was writable), they would spread to any pod cloned from it. Compared by
-    origin, not by position, so a replica that applied a newer transaction than the primary's reading is
-    not mistaken for one (the pods are read one after the other)."""
-    primary = next((p for p in pods if p.role == "primary"), None)
-    if primary is None or primary.flavor is None:
-        return []
-    variable = flavors.get_flavor(primary.flavor).gtid_history_variable
-    if variable not in primary.gtid_variables:
-        return []
-    known = gtid_origins(primary.flavor, primary.gtid_variables[variable])
-    failures = []
-    for pod in pods:
-        if pod.role != "replica" or variable not in pod.gtid_variables:
-            continue
-        extra = sorted(gtid_origins(primary.flavor, pod.gtid_variables[variable]) - known)
-        if extra:
-            observed = f"{variable} has origins the primary lacks: {', '.join(extra)}"
-            expected = "only transactions replicated from the primary (re-clone this replica)"
-            failures.append(Failure(pod.name, Check.ERRANT, observed, expected))
+    failures.extend(divergence_failures(reachable))
     return failures
 
 

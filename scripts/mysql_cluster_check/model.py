@@ -38,6 +38,7 @@ class Check:
     SOURCE = "replication_source"
     LAG = "replication_lag"
     ERRANT = "errant_transactions"  # transactions that originated on a replica, not on the primary
+    STALE = "stale_replica"  # the primary cannot serve the replica's position (1236; MySQL 13114)
     CANARY = "canary"
     ROLLOUT = "rollout"  # cluster-level: the StatefulSet, not a pod (`Failure.pod` is None)
 

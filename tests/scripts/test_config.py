@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mysql_cluster.server_config import render
-from tests.support.pods import TEST_CNF, Cluster, Pod
+from tests.support.pods import TEST_CNF, Cluster, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
 
@@ -91,15 +91,28 @@ def test_primary_refuses_to_initialise_without_a_password(cluster: Cluster, vari
     assert not (primary.data_root / ".init-tmp").exists()
 
 
-def test_replica_without_data_clones_before_it_starts_a_server(cluster: Cluster) -> None:
-    # Its donor (mysql-0 of this module's cluster) is not running: the clone fails, and no server starts.
+def test_replica_without_data_waits_for_the_backup_container_to_clone_it(cluster: Cluster) -> None:
+    # Issue 15, defect 5: the server image may lack the seeding tools, so its container never clones; the
+    # backup container does (sidecar.sh), and the server starts once data/ is there. Alive, not ready.
     replica = cluster.pod(1)
     assert replica.run_script("init-config.sh").returncode == 0
-    result = replica.run_script("server.sh", env={"CLONE_WAIT_TIMEOUT": "2"}, timeout=60)
-    assert result.returncode == 1
-    assert "cloning it before the server starts" in result.stderr
-    assert "the clone failed (the container restarts and tries again)" in result.stderr
-    assert not replica.data_dir.exists()
+    replica.start_server()
+    try:
+        wait_until(
+            lambda: "waiting for the backup container to clone it" in replica.log("server"),
+            30,
+            what="server.sh to wait for data/",
+        )
+        assert "alive: waiting for data/" in replica.probe("liveness").stdout
+        readiness = replica.probe("readiness")
+        assert readiness.returncode == 1
+        assert readiness.stdout.startswith("not ready: waiting for data/")
+        assert replica.server is not None
+        assert replica.server.poll() is None
+        assert not replica.data_dir.exists()
+        assert "cloning" not in replica.log("server")  # no clone.sh in this container
+    finally:
+        replica.kill_server()
 
 
 def test_scripts_need_the_configmap(cluster: Cluster) -> None:

@@ -1,17 +1,15 @@
 """Replicas survive restarts without re-cloning: pod, sidecar and server restarts, a misconfigured source, a
-crash in the middle of the first configuration of a clone, and (last) a replica left behind purged logs.
+crash in the middle of the first configuration of a clone (a replica left behind purged logs:
+test_reclone.py).
 
 One primary and one replica for the module; tests run in file order.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 from collections.abc import Iterator
 
-import pymysql
 import pytest
 
 from mysql_cluster.flavors import Flavor
@@ -198,42 +196,3 @@ def test_replica_without_a_source_is_configured_again(cluster: Cluster) -> None:
     replica.wait_ready(60)
     primary.sql("INSERT INTO app.t VALUES (77)")
     wait_for_ids(replica, ids(primary))
-
-
-def test_replica_behind_purged_binlogs_is_cloned_again(cluster: Cluster) -> None:
-    primary, replica = cluster.primary, cluster.pod(1)
-    replica.kill()
-    primary.sql("INSERT INTO app.t VALUES (9)")
-    # MySQL names an auto-positioned dump thread "Binlog Dump GTID".
-    for dump in primary.sql(
-        "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"
-    ):
-        with contextlib.suppress(pymysql.err.OperationalError):  # 1094: it ended by itself meanwhile
-            primary.sql(
-                f"KILL {dump[0]}"
-            )  # dump threads of the killed replicas keep their files from purging
-
-    def purged() -> bool:
-        primary.sql("FLUSH BINARY LOGS")
-        current = primary.sql(cluster.flavor.show_binary_log_status)[0][0]
-        primary.sql(f"PURGE BINARY LOGS TO '{current}'")
-        return len(primary.sql("SHOW BINARY LOGS")) == 1
-
-    wait_until(purged, 20, what="the primary to purge every binary log but the current one")
-    data_inode = replica.data_dir.stat().st_ino
-
-    replica.start(wait=False)
-    wait_for_log(replica, "sidecar", "STALE DATA", timeout=60)
-    errno = cluster.flavor.source_purged_errno  # 1236 on MariaDB, 13114 on MySQL
-    assert f"error {errno}" in replica.log("sidecar")
-    # Its data is kept aside, and its server stops; the kubelet restarts the container, which clones.
-    assert replica.server is not None
-    replica.server.wait(60)
-    stale = replica.data_root / ".stale-data"
-    assert stale.stat().st_ino == data_inode
-    assert os.path.exists(stale / "app")
-    replica.start_server()  # the kubelet's restart of the server container
-    replica.wait_ready(120)
-    assert "cloning it before the server starts" in replica.log("server")
-    wait_for_ids(replica, ids(primary))  # every row, the one written while it was away included
-    assert replica.replica_status()[cluster.flavor.last_io_errno_column] == 0

@@ -32,7 +32,8 @@ build on it. Keep its public names stable:
     Cluster: start, add_replica, new_pod, replace_pod, pod, primary, replicas, pods, flavor, passwords,
         config_dir, root, uid, gid, rootfs, prefix, run, logs, close;
     Pod: name, ordinal, port, clone_port, address, socket, data_dir, data_root, root, env, init,
-        command, run_script, start, start_server, start_sidecar, stop, kill, restart, stop_server,
+        command, run_script, start, start_server, start_sidecar, server_image_without, stop, kill,
+        restart, stop_server,
         kill_server, kill_sidecar, wait_alive, wait_ready, probe, sql, connect, replica_status, log, logs;
     Passwords, DEFAULT_PASSWORDS, CommandLineWatch, wait_until, free_port, listening.
 """
@@ -272,6 +273,8 @@ class Pod:
         self.env.update(cluster.extra_env)
         self.server: subprocess.Popen[bytes] | None = None
         self.sidecar: subprocess.Popen[bytes] | None = None
+        # Overrides of the server container's environment only (`server_image_without`).
+        self.server_env: dict[str, str] = {}
         # The UID of its PersistentVolumeClaim: a new one for every new volume (replace_pod).
         self.claim = uuid.uuid4().hex
 
@@ -332,12 +335,30 @@ class Pod:
             if result.returncode != 0:
                 raise RuntimeError(f"{self.name}: {script} failed:\n{result.stderr}")
 
-    def _spawn(self, script: str) -> subprocess.Popen[bytes]:
+    def server_image_without(self, *programs: str) -> None:
+        """From the next `start_server` on, the server container runs as from an image that lacks
+        `programs` (a server image without the backup tools, such as mysql:8.4): its PATH is one directory
+        of links to every other program of the pod's file system (the host's, or the flavor's root
+        filesystem, where the links resolve)."""
+        base = self.cluster.rootfs or Path("/")
+        directory = self.root / "server-image-bin"
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir()
+        for path_dir in self.env["PATH"].split(":"):
+            found = base / path_dir.lstrip("/")
+            for program in sorted(found.iterdir()) if found.is_dir() else ():
+                link = directory / program.name
+                if program.name not in programs and not link.exists() and not link.is_symlink():
+                    link.symlink_to(f"{path_dir}/{program.name}")
+        directory.chmod(0o755)
+        self.server_env = {"PATH": str(directory)}
+
+    def _spawn(self, script: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{Path(script).stem}.log").open("ab")
         with log:
             process = subprocess.Popen(
                 self.command(script),
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -350,7 +371,7 @@ class Pod:
         """Starts the `mysql` container (server.sh) in the background."""
         if self.server is not None and self.server.poll() is None:
             raise RuntimeError(f"{self.name}: the server is already running")
-        self.server = self._spawn("server.sh")
+        self.server = self._spawn("server.sh", self.server_env)
 
     def start_sidecar(self) -> None:
         """Starts the `backup` container (sidecar.sh) in the background."""
