@@ -67,7 +67,6 @@ def flavor_env(flavor: Flavor) -> str:
         ("LOCAL_ADMIN_USER", LOCAL_ADMIN_USER, "the pod-local administrator: socket authentication"),
         ("SQL_LOCAL_ADMIN", flavor.local_admin, ""),
         ("SQL_PEER_UNAPPLIED", flavor.peer_unapplied_sql, "a re-seed: what a replica received, not applied"),
-        ("GTID_IO_POSITION_COLUMN", flavor.gtid_io_position_column, ""),
         ("SQL_REPLICATION_MONITOR_GRANT", flavor.replication_monitor_grant, ""),
         ("REPLICATION_MONITOR_GRANTED", flavor.replication_monitor_granted, ""),
         ("SQL_CLONE_INSTANCE", flavor.clone_instance, "empty unless SEEDING=clone-plugin"),

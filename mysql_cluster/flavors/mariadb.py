@@ -152,7 +152,6 @@ def mariadb_flavor(version: str) -> Flavor:
         ),
         clone_instance="",  # seeded by mariadb-backup streamed by the donor's sidecar
         peer_unapplied_sql="",
-        gtid_io_position_column="Gtid_IO_Pos",
         # What a replica received (a re-seed ranks replicas by it): SHOW SLAVE STATUS needs SLAVE MONITOR.
         replication_monitor_grant="GRANT SLAVE MONITOR ON *.* TO {{REPLICATION_USER}}@`%`;",
         replication_monitor_granted="SLAVE MONITOR",

@@ -175,9 +175,7 @@ class Flavor:
     """Template run once on the freshly initialised primary: passwords, users and their grants."""
     peer_unapplied_sql: str
     """Statement a replica answers, to its replication user, with the GTIDs it received and has not applied
-    yet ("" when drained; "" where gtid_order is "domain-seq", which reads `gtid_io_position_column`)."""
-    gtid_io_position_column: str
-    """Column of `show_replica_status` with the GTID position the receiver reached ("" on MySQL)."""
+    yet ("" when drained; "" where gtid_order is "domain-seq", which reads `received_gtid_column`)."""
     replication_monitor_grant: str
     """Template letting {{REPLICATION_USER}} read what a replica received (a re-seed ranks replicas by it)."""
     replication_monitor_granted: str

@@ -244,7 +244,6 @@ def mysql_flavor(version: str) -> Flavor:
             "performance_schema.replication_connection_status), @@GLOBAL.gtid_executed), SPACE(0)), "
             "CHAR(10), SPACE(0));"
         ),
-        gtid_io_position_column="",
         replication_monitor_grant=MONITOR_GRANT,
         replication_monitor_granted="`replication_connection_status`",
         local_admin=local_admin("WITH auth_socket"),

@@ -42,10 +42,8 @@ read_facts() { # sets marker, claim, peers, retained from the file label-pod.sh 
   [[ -n $claim ]] || die "bootstrap: $file names no claim"
 }
 
-# peer_gtid <ordinal> (a pod's executed GTID set): donor.sh, sourced by clone.sh before this file.
-
 gtid_contains() { # <ordinal of a> <set a> <set b>: status 0 when set a contains set b
-  local a=$2 b=$3 item domain seq other found
+  local a=$2 b=$3 item seq other found
   if [[ $GTID_ORDER == subset-sql ]]; then
     local options answer
     options=$(tcp_option_file "peer-$1" "$REPLICATION_USER" "$MYSQL_REPLICATION_PASSWORD" \
@@ -55,20 +53,33 @@ gtid_contains() { # <ordinal of a> <set a> <set b>: status 0 when set a contains
     [[ $answer == 1 ]]
     return
   fi
-  # MariaDB: a position holds one domain-server-seq per domain; a contains b when, in every domain of b,
-  # a's sequence number is higher, or the same one written by the same server (the same number from two
-  # servers is two different transactions: a replica's own write beside the primary's).
+  # MariaDB: items domain-server-seq (a position, or a history: peer_history); a contains b when, for every
+  # item of b, a holds the same domain and server with a sequence number at least b's. The same number from
+  # two servers is two different transactions (a replica's own write beside the primary's): not contained.
+  local best
   for item in ${b//,/ }; do
-    domain=${item%%-*} seq=${item##*-} found=false
+    seq=${item##*-} found=false best=-1
     for other in ${a//,/ }; do
-      if [[ ${other%%-*} == "$domain" ]]; then
-        found=true
-        ((${other##*-} > seq)) || [[ $other == "$item" ]] || return 1
-      fi
+      [[ ${other%-*} == "${item%-*}" ]] || continue
+      found=true
+      ((${other##*-} > best)) && best=${other##*-}
     done
-    $found || return 1
+    $found && ((best >= seq)) || return 1
   done
   return 0
+}
+
+peer_history() { # <ordinal>: every origin of that replica's history; status 1 when it does not answer
+  # MySQL: gtid_executed. MariaDB: the binary log's state (the last sequence number of every domain and
+  # server it logged, so a replica's own write shows) with its current position (which a clone's replica
+  # holds before it logged anything itself).
+  local ordinal=$1 options sql="SELECT REPLACE(@@GLOBAL.$GTID_HISTORY_VARIABLE, CHAR(10), SPACE(0));"
+  [[ $GTID_ORDER == subset-sql ]] ||
+    sql="SELECT CONCAT(@@GLOBAL.$GTID_HISTORY_VARIABLE, CHAR(44), @@GLOBAL.$GTID_EXECUTED_VARIABLE);"
+  options=$(tcp_option_file "peer-$ordinal" "$REPLICATION_USER" "$MYSQL_REPLICATION_PASSWORD" \
+    "$(pod_host "$ordinal")" "$(peer_mysql_port "$ordinal")")
+  run_sql "$options" <<<"$sql" 2>/dev/null | tr -d '[:space:]'
+  return "${PIPESTATUS[0]}"
 }
 
 peer_unapplied() { # <ordinal>: prints what that replica received and has not applied yet ("": drained);
@@ -84,7 +95,7 @@ peer_unapplied() { # <ordinal>: prints what that replica received and has not ap
   status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS SELECT @@GLOBAL.gtid_slave_pos AS \
 applied_gtid_position;" 2>/dev/null) || return 1
   applied=$(field "$status" applied_gtid_position) || return 1
-  io=$(field "$status" "$GTID_IO_POSITION_COLUMN") || io=
+  io=$(field "$status" "$RECEIVED_GTID_COLUMN") || io=
   if [[ -n $io ]] && ! gtid_contains "$ordinal" "$applied" "$io"; then
     printf 'received up to %s, applied %s' "$io" "${applied:-nothing}"
   fi
@@ -103,7 +114,7 @@ most_advanced_peer() { # prints the ordinal of the replica whose GTID set contai
     missing='' pending=''
     gtids=()
     for ordinal in $peers; do
-      if ! unapplied=$(peer_unapplied "$ordinal") || ! gtid=$(peer_gtid "$ordinal"); then
+      if ! unapplied=$(peer_unapplied "$ordinal") || ! gtid=$(peer_history "$ordinal"); then
         missing+="${missing:+, }$ordinal"
       elif [[ -n $unapplied ]]; then
         pending+="${pending:+; }replica $ordinal: $unapplied"

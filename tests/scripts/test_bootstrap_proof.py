@@ -41,11 +41,12 @@ def cluster(flavor: Flavor) -> Iterator[Cluster]:
 
 
 def stop_replication(replica: Pod) -> None:
-    """STOP REPLICA by hand, once the sidecar takes it for a pause: on a server up for a few seconds only it
-    takes a stopped replication for a server restart and starts it (sidecar.sh watch_replication)."""
+    """The replica's receiver stopped by hand: it falls behind, its applier runs on (a donor must have one),
+    once the sidecar takes a stop for a pause (on a server up for a few seconds only it takes it for a
+    server restart and starts replication again)."""
     wait_until(lambda: int(replica.sql("SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1]) > 12, 30,
                what=f"{replica.name}'s server to be up for a while")  # fmt: skip
-    replica.sql(replica.cluster.flavor.stop_replica)
+    replica.sql(replica.cluster.flavor.stop_receiver)
 
 
 class Started:
@@ -187,12 +188,9 @@ def received_not_applied(replica: Pod) -> bool:
     """Replica 1 holds more in its relay log than it applied."""
     status = replica.replica_status()
     flavor = replica.cluster.flavor
-    if flavor.gtid_io_position_column:
-        applied = replica.sql("SELECT @@GLOBAL.gtid_slave_pos")[0][0]
-        return (
-            bool(status.get(flavor.gtid_io_position_column))
-            and status[flavor.gtid_io_position_column] != applied
-        )
+    if flavor.name == "mariadb":
+        received = status.get(flavor.received_gtid_column)
+        return bool(received) and received != replica.sql("SELECT @@GLOBAL.gtid_slave_pos")[0][0]
     rows = replica.sql(
         "SELECT GTID_SUBTRACT(RECEIVED_TRANSACTION_SET, @@GLOBAL.gtid_executed) "
         "FROM performance_schema.replication_connection_status"
