@@ -38,6 +38,8 @@ def flavor_env(flavor: Flavor) -> str:
         ("SOURCE_PURGED_ERRNO", flavor.source_purged_errno, "IO error: the source purged needed binlogs"),
         ("LAST_SQL_ERRNO_COLUMN", flavor.last_sql_errno_column, ""),
         ("LAST_SQL_ERROR_COLUMN", flavor.last_sql_error_column, ""),
+        ("RECEIVED_GTID_COLUMN", flavor.received_gtid_column, ""),
+        ("NET_TIMEOUT_VARIABLE", flavor.net_timeout_variable, "the receiver's network timeout (seconds)"),
         ("READ_ONLY_VARIABLES", " ".join(flavor.read_only_variables), "all ON on a replica"),
         (
             "SQL_SHOW_REPLICA_STATUS",
@@ -55,6 +57,7 @@ def flavor_env(flavor: Flavor) -> str:
         ("SQL_ENFORCE_READ_ONLY", f"{flavor.enforce_read_only};", ""),
         ("SQL_SEED_PRIMARY_GTID", flavor.seed_primary_gtid, ""),
         ("SQL_GTID_SUBSET", flavor.gtid_subset_sql, ""),
+        ("SQL_CAUGHT_UP", flavor.caught_up_sql, ""),
         ("SQL_OWN_TRANSACTIONS", flavor.own_transactions_sql, ""),
         ("GTID_EXECUTED_VARIABLE", flavor.gtid_executed_variable, "GTID sets"),
         ("GTID_ORDER", flavor.gtid_order, ""),

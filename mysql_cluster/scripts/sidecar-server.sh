@@ -19,7 +19,8 @@ change_source_sql() {
     SOURCE_HOST="$(sql_literal "$primary_host")" \
     SOURCE_PORT="$primary_port" \
     REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" \
-    REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")"
+    REPLICATION_PASSWORD="$(sql_literal "$MYSQL_REPLICATION_PASSWORD")" \
+    HEARTBEAT_PERIOD="$(receiver_heartbeat_period)"
 }
 
 remember_replication_password() { # after a CHANGE ... TO with the current replication password
