@@ -80,6 +80,8 @@ trap on_term TERM INT
 
 # shellcheck source-path=SCRIPTDIR source=sidecar-server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/sidecar-server.sh"
+# shellcheck source-path=SCRIPTDIR source=sidecar-replication.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sidecar-replication.sh"
 
 # ---------------------------------------------------------------------------------- listener --
 
