@@ -48,6 +48,7 @@ def flavor_env(flavor: Flavor) -> str:
         ),
         ("SQL_STOP_REPLICA", f"{flavor.stop_replica};", ""),
         ("SQL_START_REPLICA", f"{flavor.start_replica};", ""),
+        ("SQL_START_APPLIER", f"{flavor.start_applier};", ""),
         ("SQL_STOP_RECEIVER", f"{flavor.stop_receiver};", ""),
         ("SQL_START_RECEIVER", f"{flavor.start_receiver};", ""),
         ("SQL_RESET_REPLICA_ALL", f"{flavor.reset_replica_all};", ""),

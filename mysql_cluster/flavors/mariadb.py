@@ -126,6 +126,7 @@ def mariadb_flavor(version: str) -> Flavor:
         read_only_variables=("read_only",),
         stop_replica="STOP SLAVE",
         start_replica="START SLAVE",
+        start_applier="START SLAVE SQL_THREAD",
         stop_receiver="STOP SLAVE IO_THREAD",
         start_receiver="START SLAVE IO_THREAD",
         reset_replica_all="RESET SLAVE ALL",

@@ -141,6 +141,8 @@ class Flavor:
     Single statements carry no trailing `;` (ready for a driver); multi-statement templates do."""
     start_replica: str
     """Statement that starts both replication threads."""
+    start_applier: str
+    """Statement that starts the applier (SQL thread) only."""
     stop_receiver: str
     """Statement that stops the receiver (IO thread) only: the applier keeps applying what was received."""
     start_receiver: str

@@ -199,6 +199,7 @@ def mysql_flavor(version: str) -> Flavor:
         read_only_variables=("read_only", "super_read_only"),
         stop_replica="STOP REPLICA",
         start_replica="START REPLICA",
+        start_applier="START REPLICA SQL_THREAD",
         stop_receiver="STOP REPLICA IO_THREAD",
         start_receiver="START REPLICA IO_THREAD",
         reset_replica_all="RESET REPLICA ALL",

@@ -134,6 +134,9 @@ receiver_heartbeat_period() { # half of receiver_timeout, in seconds (e.g. 0.5, 
 }
 
 server_socket() { printf '%s/mysqld.sock' "$RUN_DIR"; }
+# A token of the server's current start, written by server.sh just before it starts the server: the sidecar
+# tells a restarted server from the same one by it (sidecar-replication.sh), to the microsecond.
+server_run_file() { printf '%s/server-run' "$RUN_DIR"; }
 clone_gtid_file() { printf '%s/%s' "$DATA_ROOT" "$CLONE_GTID_FILE_NAME"; }
 # What label-pod.sh learnt from the API about ordinal 0's start (bootstrap-facts.sh), and what clone.sh then
 # decided (bootstrap.sh; server.sh initialises only on "initialise"). Both in the pod's run dir: they are
