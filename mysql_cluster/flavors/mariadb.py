@@ -112,10 +112,13 @@ def mariadb_flavor(version: str) -> Flavor:
         last_io_errno_column="Last_IO_Errno",
         source_purged_errno="1236",  # ER_MASTER_FATAL_ERROR_READING_BINLOG
         last_io_error_column="Last_IO_Error",
-        received_gtid_column="Gtid_IO_Pos",
         last_sql_errno_column="Last_SQL_Errno",
         last_sql_error_column="Last_SQL_Error",
         applier_errors_sql="",  # Last_SQL_Error carries the applier's own error
+        received_gtid_column="Gtid_IO_Pos",
+        # MASTER_GTID_WAIT compares sequence numbers per domain with @@gtid_slave_pos: 0 reached, -1 not.
+        caught_up_sql="SELECT MASTER_GTID_WAIT({{RECEIVED}}, {{SECONDS}});",
+        net_timeout_variable="slave_net_timeout",
         gtid_executed_variable="gtid_current_pos",
         gtid_purged_variable=None,
         gtid_history_variable="gtid_binlog_state",
@@ -123,6 +126,7 @@ def mariadb_flavor(version: str) -> Flavor:
         read_only_variables=("read_only",),
         stop_replica="STOP SLAVE",
         start_replica="START SLAVE",
+        start_applier="START SLAVE SQL_THREAD",
         stop_receiver="STOP SLAVE IO_THREAD",
         start_receiver="START SLAVE IO_THREAD",
         reset_replica_all="RESET SLAVE ALL",
@@ -130,7 +134,8 @@ def mariadb_flavor(version: str) -> Flavor:
         change_source=(
             "CHANGE MASTER TO MASTER_HOST = {{SOURCE_HOST}}, MASTER_PORT = {{SOURCE_PORT}}, "
             "MASTER_USER = {{REPLICATION_USER}}, MASTER_PASSWORD = {{REPLICATION_PASSWORD}}, "
-            f"MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = {CONNECT_RETRY_SECONDS};"
+            f"MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = {CONNECT_RETRY_SECONDS}, "
+            "MASTER_HEARTBEAT_PERIOD = {{HEARTBEAT_PERIOD}};"
         ),
         # CHANGE MASTER refuses to run beside a running applier (1198), even for the password alone.
         change_source_credentials="",

@@ -102,9 +102,6 @@ class Flavor:
     MySQL 8.0+ wraps the source's 1236 in 13114 (checked against mysqld 9.7)."""
     last_io_error_column: str
     """Status column with the last receiver error message."""
-    received_gtid_column: str
-    """Status column with the GTIDs the receiver fetched into the relay log ("Retrieved_Gtid_Set" or
-    "Gtid_IO_Pos"): with the executed set, everything the replica holds."""
     last_sql_errno_column: str
     """Status column with the last applier error number."""
     last_sql_error_column: str
@@ -114,6 +111,17 @@ class Flavor:
     where the status row's own error is the cause). MySQL's multi-threaded applier (4 workers by default)
     puts only "Coordinator stopped because there were error(s) in the worker(s)" into Last_SQL_Error; the
     cause is in performance_schema (no rows when performance_schema is off)."""
+    received_gtid_column: str
+    """Status column with what the receiver received: "Gtid_IO_Pos" (MariaDB: one GTID per domain) or
+    "Retrieved_Gtid_Set" (MySQL; it spans lines when it holds several sources, so `caught_up_sql` reads the
+    same set from performance_schema instead)."""
+    caught_up_sql: str
+    """Template answering 0 once the applier has applied everything the receiver received, waiting at most
+    {{SECONDS}} seconds (anything else: it has not); {{RECEIVED}} is the `received_gtid_column` value. With a
+    connected receiver, the readiness probe's proof that the replica is as fresh as its primary."""
+    net_timeout_variable: str
+    """Server option: seconds without a byte from the source after which the receiver reconnects
+    ("slave_net_timeout" or "replica_net_timeout"); the source sends heartbeat events every half of it."""
     gtid_executed_variable: str
     """Variable with everything the server has applied ("gtid_executed" or "gtid_current_pos")."""
     gtid_purged_variable: str | None
@@ -133,6 +141,8 @@ class Flavor:
     Single statements carry no trailing `;` (ready for a driver); multi-statement templates do."""
     start_replica: str
     """Statement that starts both replication threads."""
+    start_applier: str
+    """Statement that starts the applier (SQL thread) only."""
     stop_receiver: str
     """Statement that stops the receiver (IO thread) only: the applier keeps applying what was received."""
     start_receiver: str
@@ -142,7 +152,8 @@ class Flavor:
     show_binary_log_status: str
     """Statement that reports the binary log position ("SHOW BINARY LOG STATUS" from MySQL 8.2)."""
     change_source: str
-    """Template pointing replication at {{SOURCE_HOST}}:{{SOURCE_PORT}} with GTID auto-positioning."""
+    """Template pointing replication at {{SOURCE_HOST}}:{{SOURCE_PORT}} with GTID auto-positioning, the
+    source sending a heartbeat event every {{HEARTBEAT_PERIOD}} seconds while it has nothing else to send."""
     change_source_credentials: str
     """Template giving the configured source a new {{REPLICATION_USER}} and {{REPLICATION_PASSWORD}}, the
     rest kept, which the server accepts with only the receiver stopped; empty where it refuses that

@@ -183,7 +183,6 @@ def mysql_flavor(version: str) -> Flavor:
         last_io_errno_column="Last_IO_Errno",
         source_purged_errno="13114",  # ER_SERVER_SOURCE_FATAL_ERROR_READING_BINLOG ("fatal error 1236")
         last_io_error_column="Last_IO_Error",
-        received_gtid_column="Retrieved_Gtid_Set",
         last_sql_errno_column="Last_SQL_Errno",
         last_sql_error_column="Last_SQL_Error",
         applier_errors_sql=(
@@ -191,6 +190,14 @@ def mysql_flavor(version: str) -> Flavor:
             "FROM performance_schema.replication_applier_status_by_worker "
             "WHERE LAST_ERROR_NUMBER <> 0 ORDER BY LAST_ERROR_TIMESTAMP DESC"
         ),
+        received_gtid_column="Retrieved_Gtid_Set",
+        # The receiver's set from performance_schema (its replication tables answer with it turned off too):
+        # one value, where the status column spans lines. 0: reached; 1: not within the time.
+        caught_up_sql=(
+            "SELECT WAIT_FOR_EXECUTED_GTID_SET(RECEIVED_TRANSACTION_SET, {{SECONDS}}) "
+            "FROM performance_schema.replication_connection_status WHERE CHAR_LENGTH(CHANNEL_NAME) = 0;"
+        ),
+        net_timeout_variable="replica_net_timeout",
         gtid_executed_variable="gtid_executed",
         gtid_purged_variable="gtid_purged",
         gtid_history_variable="gtid_executed",
@@ -198,6 +205,7 @@ def mysql_flavor(version: str) -> Flavor:
         read_only_variables=("read_only", "super_read_only"),
         stop_replica="STOP REPLICA",
         start_replica="START REPLICA",
+        start_applier="START REPLICA SQL_THREAD",
         stop_receiver="STOP REPLICA IO_THREAD",
         start_receiver="START REPLICA IO_THREAD",
         reset_replica_all="RESET REPLICA ALL",
@@ -213,7 +221,8 @@ def mysql_flavor(version: str) -> Flavor:
             "CHANGE REPLICATION SOURCE TO SOURCE_HOST = {{SOURCE_HOST}}, SOURCE_PORT = {{SOURCE_PORT}}, "
             "SOURCE_USER = {{REPLICATION_USER}}, SOURCE_PASSWORD = {{REPLICATION_PASSWORD}}, "
             "SOURCE_AUTO_POSITION = 1, SOURCE_SSL = 1, "
-            f"SOURCE_CONNECT_RETRY = {CONNECT_RETRY_SECONDS}, SOURCE_RETRY_COUNT = 86400;"
+            f"SOURCE_CONNECT_RETRY = {CONNECT_RETRY_SECONDS}, SOURCE_RETRY_COUNT = 86400, "
+            "SOURCE_HEARTBEAT_PERIOD = {{HEARTBEAT_PERIOD}};"
         ),
         change_source_credentials=(
             "CHANGE REPLICATION SOURCE TO SOURCE_USER = {{REPLICATION_USER}}, "

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sourced by sidecar.sh and probe.sh (never run): the heartbeat. The primary's sidecar writes the time, every
 # HEARTBEAT_INTERVAL seconds (default 1), into one row that replicates like any other write; a replica's data
-# is as old as the newest heartbeat it has applied. That age is honest whatever the primary does: while the
-# primary is away (a restart, a node drain) a replica keeps serving reads until its data is older than
-# MAX_LAG_SECONDS, and `Seconds_Behind_*` (NULL whenever the receiver is not connected) is not needed.
+# is at most as old as the newest heartbeat it has applied. That age is honest whatever the primary does: while
+# the primary is away (a restart, a node drain) a replica keeps serving reads until its data is older than
+# MAX_LAG_SECONDS, and `Seconds_Behind_*` (NULL whenever the receiver is not connected) is not needed. It is
+# one of the readiness probe's two proofs of freshness: the other, a connected receiver whose applier caught
+# up (probe.sh), keeps replicas ready while this writer (the primary's `backup` container) is down.
 # The statements are plain SQL every flavor accepts. The written time is the primary's clock; the age is
 # read on the replica's clock (nodes keep time with NTP; a negative age counts as 0).
 # shellcheck shell=bash

@@ -29,6 +29,11 @@ SQL_LITERAL_MODE="SET SESSION sql_mode = '';"
 APPLIER_PAUSE_FILE_NAME="applier-paused"
 # shellcheck disable=SC2034 # used by the scripts that source this file
 APPLIER_PAUSE_SECONDS=30
+# How long the readiness probe lets a replica's applier take to apply what its receiver already received
+# (probe.sh): a transaction it received is applied in milliseconds unless the applier is blocked or far
+# behind, and the kubelet gives the whole probe 5 s.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CATCH_UP_WAIT_SECONDS=1
 
 # ------------------------------------------------------------------------------------------ logging --
 
@@ -109,7 +114,29 @@ load_flavor() { # sources $CLUSTER_CONFIG_DIR/flavor.env (rendered by mysql_clus
   [[ -n ${FLAVOR_NAME:-} && -n ${SQL_CHANGE_SOURCE:-} ]] || die "$env_file does not define the flavor"
 }
 
+receiver_timeout() { # seconds without a byte from the primary after which a replica's receiver reconnects
+  # The readiness probe trusts a connected receiver (probe.sh), so "connected" must not outlive a connection
+  # that died silently (a frozen primary, a network that drops packets) by more than the lag bound: half of
+  # MAX_LAG_SECONDS, at least 1 s, at most the servers' own default of 60 s. The primary sends a heartbeat
+  # event every half of it while it has nothing else to send (receiver_heartbeat_period).
+  local max_lag=${MAX_LAG_SECONDS:-60} timeout
+  require_number max_lag
+  timeout=$((max_lag / 2))
+  ((timeout >= 1)) || timeout=1
+  ((timeout <= 60)) || timeout=60
+  printf '%d' "$timeout"
+}
+
+receiver_heartbeat_period() { # half of receiver_timeout, in seconds (e.g. 0.5, 15.0)
+  local timeout
+  timeout=$(receiver_timeout)
+  printf '%d.%d' $((timeout / 2)) $((timeout % 2 * 5))
+}
+
 server_socket() { printf '%s/mysqld.sock' "$RUN_DIR"; }
+# A token of the server's current start, written by server.sh just before it starts the server: the sidecar
+# tells a restarted server from the same one by it (sidecar-replication.sh), to the microsecond.
+server_run_file() { printf '%s/server-run' "$RUN_DIR"; }
 clone_gtid_file() { printf '%s/%s' "$DATA_ROOT" "$CLONE_GTID_FILE_NAME"; }
 # A replica's re-clone (reclone.sh): the copy set aside (never removed by a script), the sidecar's durable
 # request that server.sh sets data/ aside before it starts a server, a person's approval of a re-clone the

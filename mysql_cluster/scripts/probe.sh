@@ -5,12 +5,25 @@
 #     rotated password must not get a healthy server killed).
 #   readiness: the server runs queries as root; on a replica also: read-only, the applier (SQL thread)
 #     running (or paused, without an error, by the sidecar re-pointing replication for a new password: at
-#     most APPLIER_PAUSE_SECONDS), and its data no older than MAX_LAG_SECONDS (default 60), measured by the
-#     newest heartbeat it applied (heartbeat.sh). The receiver (IO thread) may be down: while the primary is away a replica
-#     keeps serving reads until its data is too old. Without a heartbeat yet (a cluster whose primary has not
-#     written one), both threads must run and the lag be known and <= MAX_LAG_SECONDS. A broken, stopped or
-#     lagging replica leaves the read Service; it stays alive. So does a replica whose re-clone the sidecar
-#     refused (the reason from $RUN_DIR/reclone-refused) or whose data/ is being cloned.
+#     most APPLIER_PAUSE_SECONDS), and its data fresh, which either of two proofs shows:
+#     - the newest heartbeat it applied (heartbeat.sh) is no older than MAX_LAG_SECONDS (default 60). This
+#       one holds while the primary is away: a replica whose receiver (IO thread) is down keeps serving
+#       reads until its data is too old;
+#     - its receiver is connected to the primary and its applier has applied everything the receiver
+#       received (SQL_CAUGHT_UP, waiting at most CATCH_UP_WAIT_SECONDS): the replica is as fresh as its
+#       primary, whatever the heartbeat says. The heartbeat is written by the primary's `backup` sidecar,
+#       and reads must not depend on that container (issue 15, defect 6). "Connected" is honest within
+#       the bound: a receiver that hears nothing from the primary for half of MAX_LAG_SECONDS reconnects
+#       (lib.sh receiver_timeout), so a primary that stopped answering without closing the connection
+#       leaves its replicas to the heartbeat's age in time.
+#     Without a heartbeat yet and not caught up (a cluster whose primary has not written one), both threads
+#     must run and the lag be known and <= MAX_LAG_SECONDS. A broken, stopped or lagging replica leaves the
+#     read Service; it stays alive. So does a replica whose re-clone the sidecar refused (the reason from
+#     $RUN_DIR/reclone-refused) or whose data/ is being cloned.
+#   Known limit of the second proof: a receiver that reconnects after an absence and streams the backlog
+#   more slowly than its applier applies it is caught up with what it received at each instant, so it counts
+#   as fresh while the rest of the backlog is on its way (the applier is usually the slower: then it is not
+#   caught up, and the heartbeat decides).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,6 +33,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/heartbeat.sh"
 fail() { # <reason...>: one line, no secrets
   printf 'not ready: %s\n' "$(one_line "$(redact "$*")")"
   exit 1
+}
+
+caught_up() { # <SHOW REPLICA STATUS output>: the applier applied everything the receiver received, or does
+  # within CATCH_UP_WAIT_SECONDS
+  local received answer
+  received=$(field "$1" "$RECEIVED_GTID_COLUMN") || received=
+  answer=$(render_sql "$SQL_CAUGHT_UP" RECEIVED="$(sql_literal "$received")" SECONDS="$CATCH_UP_WAIT_SECONDS" |
+    run_sql "$root" 2>/dev/null) || return 1
+  [[ $answer == 0 ]]
 }
 
 kind=${1:-}
@@ -96,18 +118,34 @@ if [[ $io != Yes ]]; then
   error=$(field "$output" "$LAST_IO_ERROR_COLUMN") || error=
   io_state+="; last IO error $errno: ${error:-none}"
 fi
-if age=$(heartbeat_age "$root"); then
+if ! age=$(heartbeat_age "$root"); then
+  age=
+else
   # The applied heartbeat's age is the data's age, whether or not the primary is reachable.
-  ((${age%.*} < max_lag)) || [[ ${age%.*} == "$max_lag" && ${age#*.} == 0 ]] ||
-    fail "data is ${age}s old (newest heartbeat applied), more than MAX_LAG_SECONDS=${max_lag}s ($io_state)"
-  if [[ $io != Yes ]]; then
-    printf 'ready: replica of %s:%s, primary not connected (%s), data %ss old <= %ss%s\n' "$host" "$port" \
-      "$(one_line "$(redact "$io_state")")" "$age" "$max_lag" "$paused"
-  else
-    printf 'ready: replica of %s:%s, data %ss old <= %ss%s\n' "$host" "$port" "$age" "$max_lag" "$paused"
+  if ((${age%.*} < max_lag)) || [[ ${age%.*} == "$max_lag" && ${age#*.} == 0 ]]; then
+    if [[ $io != Yes ]]; then
+      printf 'ready: replica of %s:%s, primary not connected (%s), data %ss old <= %ss%s\n' "$host" "$port" \
+        "$(one_line "$(redact "$io_state")")" "$age" "$max_lag" "$paused"
+    else
+      printf 'ready: replica of %s:%s, data %ss old <= %ss%s\n' "$host" "$port" "$age" "$max_lag" "$paused"
+    fi
+    exit 0
   fi
-  exit 0
 fi
+behind=
+if [[ $io == Yes && $sql == Yes ]]; then
+  if caught_up "$output"; then
+    # As fresh as the primary; a heartbeat this old means the primary's sidecar has stopped writing it.
+    heartbeat="no heartbeat applied yet"
+    [[ -n $age ]] && heartbeat="newest heartbeat applied ${age}s old: the primary's sidecar is not writing it"
+    printf 'ready: replica of %s:%s, connected and caught up with everything it received (%s)\n' "$host" \
+      "$port" "$heartbeat"
+    exit 0
+  fi
+  behind="; the applier has not applied everything it received within ${CATCH_UP_WAIT_SECONDS}s"
+fi
+[[ -z $age ]] ||
+  fail "data is ${age}s old (newest heartbeat applied), more than MAX_LAG_SECONDS=${max_lag}s ($io_state$behind)"
 [[ -z $paused ]] || fail "replication is paused and no heartbeat was applied yet ($io_state)"
 [[ $io == Yes ]] || fail "replication IO thread is not running and no heartbeat was applied yet ($io_state)"
 [[ $lag =~ ^[0-9]+$ ]] || fail "replication lag is unknown ($LAG_COLUMN=$lag)"

@@ -3,7 +3,9 @@
 # container decided "initialise": only on the cluster's first start, see bootstrap.sh): initialises a
 # datadir in $DATA_ROOT/.init-tmp/data, starts it privately (no networking, a private socket, no binary log),
 # sets the root password, creates the replication and backup users, removes every other account, shuts it
-# down and renames it to data/ (so data/ exists only complete). Then, on every start, execs the server with
+# down and renames it to data/ (so data/ exists only complete). Then, on every start, records a token of this
+# start in $RUN_DIR/server-run (the time to the microsecond and this script's pid: the sidecar tells a
+# restarted server by it, sidecar-replication.sh) and execs the server with
 # --defaults-file=$SERVER_CONF_DIR/my.cnf (written by init-config.sh). A primary re-seeded from a replica
 # first gets the clone's GTID position as the start of its binary log (seed_primary). Ordinal 0's server
 # gives the accounts the Secret's passwords itself as it starts (--init-file, not binlogged: see
@@ -246,6 +248,8 @@ if ((ORDINAL == 0)) && [[ -e $(clone_gtid_file) ]]; then
 fi
 
 log "starting $SERVER_BIN as the $(role) ($POD_NAME)"
+# This start's token: the sidecar tells it from earlier starts (a pause by hand ends with the server).
+write_file_atomically "$(server_run_file)" 0644 "${EPOCHREALTIME:-$(date +%s)} $$"
 if ((ORDINAL == 0)); then
   write_password_init_file
   domain_option=$(gtid_domain_options)

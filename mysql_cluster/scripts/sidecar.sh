@@ -2,14 +2,17 @@
 # Container `backup` (backup image), in the foreground for the life of the pod:
 # 1. waits for the local server (SERVER_WAIT_TIMEOUT, default 900 s, with a log line every 10 s);
 # 2. runs the flavor's upgrade step (mariadb-upgrade; a no-op unless the server's version changed); on a
-#    replica, on EVERY start, configures replication idempotently (configure_replication below);
+#    replica, on EVERY start, configures replication idempotently (configure_replication,
+#    sidecar-replication.sh), leaving a person's pause (STOP REPLICA) as it is;
 # 3. serves backups to the next pod (transport.sh): mutual TLS on $CLONE_PORT with the credential derived from
 #    the backup password, one backup-stream.sh per authenticated connection, at most CLONE_MAX_BACKUPS (2)
 #    at once; refused connections are logged;
 # 4. watches, every MONITOR_INTERVAL (default 10 s): restarts the listener if it died, configures
-#    replication again when the server restarted underneath it (also within seconds), leaves a
-#    replication stopped by hand on a running server stopped (STOP REPLICA is the operator's pause; the
-#    replica is not ready meanwhile), logs replication state changes, and, when the primary can no longer
+#    replication again when the server restarted underneath it (a new token in $RUN_DIR/server-run, written
+#    by server.sh at every start, so a restart within seconds counts too), leaves replication stopped by
+#    hand stopped (STOP REPLICA is the operator's pause, outliving restarts of this container and password
+#    rotations, ended by START REPLICA or a server restart; the replica is not ready meanwhile: see
+#    sidecar-replication.sh), logs replication state changes, and, when the primary can no longer
 #    serve a replica's position (SOURCE_PURGED_ERRNO: 1236, MySQL 13114), has it cloned again only if that
 #    provably discards nothing, else refuses and says what a person must decide (reclone.sh).
 # A replica without data/ (set aside for a re-clone by server.sh) is cloned here, in the backup image where
@@ -85,6 +88,8 @@ trap on_term TERM INT
 source "$(dirname "${BASH_SOURCE[0]}")/sidecar-server.sh"
 # shellcheck source-path=SCRIPTDIR source=reclone.sh
 source "$(dirname "${BASH_SOURCE[0]}")/reclone.sh"
+# shellcheck source-path=SCRIPTDIR source=sidecar-replication.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sidecar-replication.sh"
 
 # ---------------------------------------------------------------------------------- listener --
 
@@ -104,14 +109,17 @@ start_listener() {
 
 # ------------------------------------------------------------------------------------ monitor --
 
-last_started= # when the server started (now - Uptime), to notice restarts between two checks
-server_age=0  # seconds the server has been up, as of the last check
+last_run= # the server-run token (server.sh) seen at the last check, to notice restarts between two checks
 last_stop_notice=
 last_state=
 
-watch_replication() { # logs state changes; a purged-binlog error (stale data) goes to reclone_check
-  local status io sql lag io_errno io_error sql_errno sql_error state
+watch_replication() { # logs state changes, keeps the pause rules (sidecar-replication.sh), re-points with a new
+  # password; a purged-binlog error (stale data) goes to reclone_check
+  local status io sql lag io_errno io_error sql_errno sql_error state run wanted start='' paused=''
+  run=$(server_run)
   status=$(query_vertical "$root" "$SQL_SHOW_REPLICA_STATUS" 2>/dev/null) || return 0
+  # No source (the next check configures it), or a server that restarted while asked (the next check sees it).
+  [[ -n $status && $(server_run) == "$run" ]] || return 0
   io=$(field "$status" "$IO_RUNNING_COLUMN") || io=unconfigured
   sql=$(field "$status" "$SQL_RUNNING_COLUMN") || sql=unconfigured
   lag=$(field "$status" "$LAG_COLUMN") || lag=NULL
@@ -126,22 +134,30 @@ watch_replication() { # logs state changes; a purged-binlog error (stale data) g
     log "replication: $state ($LAG_COLUMN=$lag)"
     last_state=$state
   fi
-  if [[ $io == No && $sql == No && $io_errno == 0 && $sql_errno == 0 ]]; then
-    if ((server_age <= interval + 5)); then
-      # The server started since the last check and never starts replication itself (skip_slave_start):
-      # a restart within seconds, which the start-time comparison cannot tell from clock jitter.
-      log "replication: stopped without an error after a server restart; starting it"
-      start_replication || true
-    elif [[ $last_stop_notice != "$state" ]]; then
-      # On a server that has been up for a while, a clean stop is someone's STOP REPLICA/STOP SLAVE:
-      # respect it. The readiness probe keeps this replica out of the read Service meanwhile.
-      log "replication: stopped by hand on a running server; left stopped (not ready) until it is started"
-      last_stop_notice=$state
-    fi
-  else
-    last_stop_notice=
+  [[ -z $(running_threads "$io" "$sql") ]] || note_replication_ran "$run"
+  wanted=$(threads_to_run "$io" "$sql" "$io_errno" "$sql_errno" "$run")
+  # Threads stopped without an error: the sidecar's own, or on a server where replication never ran, are
+  # started (configure_replication normally did so already: a safety net); the others are a person's pause.
+  if [[ $io == No && $io_errno == 0 ]]; then
+    if [[ " $wanted " == *" io "* ]]; then start=io; else paused=io; fi
   fi
-  rotate_replication_password "$io" "$io_errno"
+  if [[ $sql == No && $sql_errno == 0 ]]; then
+    if [[ " $wanted " == *" sql "* ]]; then start+="${start:+ }sql"; else paused+="${paused:+ }sql"; fi
+  fi
+  if [[ -n $start ]]; then
+    log "replication: $(thread_names "$start") stopped without an error on a server it has not run on" \
+      "(or by this sidecar); starting it"
+    start_threads "$start" "$run" || true
+  fi
+  if [[ -z $paused ]]; then
+    last_stop_notice=
+  elif [[ $last_stop_notice != "$state" ]]; then
+    # The readiness probe keeps this replica out of the read Service while its applier is stopped.
+    log "replication: $(thread_names "$paused") stopped by hand on this server; left stopped (not ready while" \
+      "the applier is stopped) until someone starts it (${SQL_START_REPLICA%;}) or the server restarts"
+    last_stop_notice=$state
+  fi
+  rotate_replication_password "$io" "$io_errno" "$sql" "$wanted" "$run"
   if [[ $io_errno == "$SOURCE_PURGED_ERRNO" ]]; then
     reclone_check "$status" "$io_error"
   else
@@ -157,14 +173,6 @@ needs_configuration() { # a fresh clone's position waits, or the server has no r
   [[ -z $status ]]
 }
 
-server_started() { # prints when the server started (seconds since the epoch); status 1 if it is down
-  local uptime now
-  uptime=$(run_sql "$root" <<<"SHOW GLOBAL STATUS LIKE 'Uptime';" 2>/dev/null | cut -f2) || return 1
-  [[ $uptime =~ ^[0-9]+$ ]] || return 1
-  printf -v now '%(%s)T' -1
-  printf '%d' $((now - uptime))
-}
-
 stop_listener() {
   [[ -n $listener_pid ]] || return 0
   kill -TERM "$listener_pid" 2>/dev/null || true
@@ -173,7 +181,7 @@ stop_listener() {
 }
 
 monitor_once() {
-  local started
+  local run why=''
   refresh_passwords
   root=$(root_option_file)
   if [[ -n $listener_pid && $listener_digest != "$(password_digest "$MYSQL_BACKUP_PASSWORD")" ]]; then
@@ -185,21 +193,19 @@ monitor_once() {
     start_listener
   fi
   ((ORDINAL == 0)) || settle_reclone || return 0 # a re-clone under way: nothing else this round
-  started=$(server_started) || return 0 # down or restarting: next round
+  run=$(server_run) # before the server answers: a restart in between is seen at the next check
+  server_answers "$root" || return 0 # down or restarting: next round
   if ((ORDINAL == 0)); then
     rm -f "$RUN_DIR/init-passwords.sql" # read by the server as it started (server.sh password_init_file)
     reconcile_accounts || log "accounts: checking the accounts failed; retrying at the next check"
     apply_passwords || log "passwords: applying them failed; retrying at the next check"
     keep_heartbeat "$root"
   fi
-  # Uptime has a 1 s resolution and the two clocks are read apart: 3 s of slack.
-  local why=
-  if ((ORDINAL > 0)) && [[ -n $last_started ]]; then
-    if ((started - last_started > 3)); then
+  if ((ORDINAL > 0)); then
+    if [[ $run != "$last_run" ]]; then
       why="the server restarted; configuring replication again"
     elif needs_configuration; then
-      # A restart within seconds (a quick re-clone) that the start time cannot tell: a fresh clone's position
-      # to apply, or no source at all.
+      # A fresh clone's position to apply (a re-clone), or no source at all (RESET REPLICA ALL by hand).
       why="replication: a fresh clone or no source configured; configuring replication"
     fi
   fi
@@ -207,12 +213,10 @@ monitor_once() {
     log "$why"
     if ! configure_replication; then
       log "replication: configuration failed; retrying at the next check"
-      return 0 # last_started unchanged: the next round tries again
+      return 0 # last_run unchanged: the next round tries again
     fi
   fi
-  last_started=$started
-  printf -v server_age '%(%s)T' -1
-  server_age=$((server_age - started))
+  last_run=$run
   if ((ORDINAL > 0)); then
     watch_replication
   fi
@@ -227,7 +231,7 @@ if ((ORDINAL > 0)); then
   until settle_reclone; do sleep 1; done
 fi
 wait_for_root "$wait_timeout" || die "giving up; the container restarts and waits again"
-last_started=$(server_started) || last_started=
+last_run=$(server_run)
 run_upgrade_step || die "the upgrade step failed (the container restarts and tries again)"
 if ((ORDINAL > 0)); then
   configure_until_done

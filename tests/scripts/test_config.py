@@ -43,6 +43,19 @@ def test_my_cnf_layers_common_role_custom_then_identity(cluster: Cluster) -> Non
     assert f"skip_{'replica' if cluster.flavor.name == 'mysql' else 'slave'}_start = ON" in my_cnf(replica)
 
 
+@pytest.mark.parametrize(("max_lag", "timeout"), [("60", 30), ("12", 6), ("3", 1), ("1", 1), ("3600", 60)])
+def test_the_receivers_network_timeout_is_half_the_lag_bound(
+    cluster: Cluster, max_lag: str, timeout: int
+) -> None:
+    """A replica counts as connected (probe.sh) only while its receiver hears from the primary: it reconnects
+    after half of MAX_LAG_SECONDS of silence (1 to 60 s), and custom.cnf may still override it."""
+    pod = cluster.pod(1)
+    assert pod.run_script("init-config.sh", env={"MAX_LAG_SECONDS": max_lag}).returncode == 0
+    text = my_cnf(pod)
+    derived = text.split("# ---- replica.cnf")[1].split("# ---- custom.cnf")[0]
+    assert f"\n{cluster.flavor.net_timeout_variable} = {timeout}\n" in derived
+
+
 @pytest.mark.parametrize("name", ["mysql", "mysql-", "mysql-01", "mysql-x", "Mysql-1", "-1", "mysql-1 "])
 def test_pod_names_without_a_clean_ordinal_are_rejected(cluster: Cluster, name: str) -> None:
     result = cluster.pod(1).run_script("init-config.sh", env={"POD_NAME": name})

@@ -132,7 +132,7 @@ def test_replication_stopped_by_hand_stays_stopped(cluster: Cluster) -> None:
     )
     flavor = cluster.flavor
     replica.sql(flavor.stop_replica)
-    wait_for_log(replica, "sidecar", "stopped by hand on a running server")
+    wait_for_log(replica, "sidecar", "stopped by hand on this server")
     time.sleep(3)  # three more monitor rounds (MONITOR_INTERVAL=1 in the harness)
     status = replica.replica_status()
     assert (status[flavor.io_running_column], status[flavor.sql_running_column]) == ("No", "No")
