@@ -20,6 +20,7 @@ import pytest
 
 from mysql_cluster.flavors import Flavor
 from tests.scripts.test_bootstrap import decision, ids, wait_for_ids
+from tests.scripts.test_rotation_restart import empty_run_dir
 from tests.support.pods import Cluster, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -80,9 +81,7 @@ def lose_data_on_the_same_claim(cluster: Cluster) -> Pod:
         pod.stop()
     primary = cluster.primary
     primary.kill()
-    for entry in primary.run_dir.iterdir():
-        if entry.is_file():
-            entry.unlink()
+    empty_run_dir(primary)  # a new pod
     (primary.data_root / "data").rename(primary.data_root / "moved-by-hand")
     return primary
 
@@ -130,9 +129,7 @@ def test_interrupted_first_initialisation_initialises_again(flavor: Flavor) -> N
         cluster.start()
         primary = cluster.primary
         primary.kill()
-        for entry in primary.run_dir.iterdir():
-            if entry.is_file():
-                entry.unlink()
+        empty_run_dir(primary)  # a new pod
         (primary.data_root / ".init-tmp").mkdir()
         os.chown(primary.data_root / ".init-tmp", cluster.uid, cluster.gid)
         (primary.data_root / "data").rename(primary.data_root / ".init-tmp" / "data")

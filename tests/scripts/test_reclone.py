@@ -18,6 +18,7 @@ import pymysql
 import pytest
 
 from mysql_cluster.flavors import Flavor
+from tests.scripts.test_restart import ids, wait_for_log
 from tests.support.pods import Cluster, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -28,17 +29,6 @@ def cluster(flavor: Flavor) -> Iterator[Cluster]:
     with Cluster(flavor) as built:
         built.start_with_a_replica()
         yield built
-
-
-def ids(pod: Pod) -> list[int]:
-    return [row[0] for row in pod.sql("SELECT id FROM app.t ORDER BY id")]
-
-
-def wait_for_log(pod: Pod, script: str, text: str, timeout: float = 60) -> None:
-    try:
-        wait_until(lambda: text in pod.log(script), timeout, what=f"{text!r} in the {script} log")
-    except TimeoutError as error:
-        raise AssertionError(f"{error}\n{pod.logs()}") from None
 
 
 def leave_behind_purged_binlogs(cluster: Cluster, replica: Pod, row: int) -> None:

@@ -44,7 +44,7 @@ def backups_served(pod: Pod) -> int:
     return pod.log("sidecar").count("streaming a backup of")
 
 
-def wait_for_log(pod: Pod, script: str, text: str, timeout: float = 30) -> None:
+def wait_for_log(pod: Pod, script: str, text: str, timeout: float = 60) -> None:
     try:
         wait_until(lambda: text in pod.log(script), timeout, what=f"{text!r} in the {script} log")
     except TimeoutError as error:

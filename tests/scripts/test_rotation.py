@@ -17,6 +17,7 @@ import pymysql
 import pytest
 
 from mysql_cluster.flavors import Flavor
+from tests.scripts.test_restart import wait_for_log
 from tests.support.pods import DEFAULT_PASSWORDS, Cluster, CommandLineWatch, Passwords, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -198,11 +199,7 @@ def test_a_replica_whose_secret_lags_the_primarys_stays_ready(flavor: Flavor) ->
             time.sleep(1.5)
         # Its files catch up: replication re-points with the new password, the old ones open nothing.
         write_secret(own, NEW, cluster.uid, cluster.gid)
-        try:
-            wait_until(lambda: "re-pointed with the new replication password" in replica.log("sidecar"), 60,
-                       what="the replica to re-point")  # fmt: skip
-        except TimeoutError as error:
-            raise AssertionError(f"{error}\n{cluster.logs()}") from None
+        wait_for_log(replica, "sidecar", "re-pointed with the new replication password", 60)
         primary.sql("INSERT INTO app.t VALUES (3)", password=NEW.root)
         wait_until(lambda: ids(replica, NEW.root) == [1, 2, 3], 60, what="row 3 on the replica")
         assert replica.probe("readiness").returncode == 0
