@@ -23,6 +23,9 @@ from mysql_cluster.flavors import Flavor, render_config_files
 SCRIPTS_PACKAGE = "mysql_cluster"
 SCRIPTS_DIR = "scripts"
 CUSTOM_CNF = "custom.cnf"  # the name init-config.sh looks for
+# The two types the state ConfigMap is declared as (whenDeleted: Delete, Retain), each the other's alias.
+STATE_TYPE = "kubernetes:core/v1:ConfigMap"
+STATE_PATCH_TYPE = "kubernetes:core/v1:ConfigMapPatch"
 
 
 def load_scripts() -> dict[str, str]:
@@ -99,21 +102,30 @@ def create_state_config_map(
     that a redeploy on the retained volumes is not refused over it ("Redeploying retained data"); destroy
     relinquishes it instead of deleting it. With `whenDeleted: Delete` it is an ordinary ConfigMap, deleted
     with the volumes whose history it records.
+
+    Each declaration aliases the other type under the same name: switching `whenDeleted` is then an update
+    of one resource, not a new one created beside an old one the engine deletes (Delete -> Retain deleted
+    the object and its record; Retain -> Delete failed on creating an object that exists).
     """
+    name = names.state_config_map(cluster)
     if retain_on_delete:
         return k8s.core.v1.ConfigMapPatch(
-            names.state_config_map(cluster),
+            name,
             metadata=k8s.meta.v1.ObjectMetaPatchArgs(
-                name=names.state_config_map(cluster), namespace=namespace, labels=names.labels(cluster)
+                name=name, namespace=namespace, labels=names.labels(cluster)
             ),
             opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(retain_on_delete=True, ignore_changes=["data"])
+                opts,
+                pulumi.ResourceOptions(
+                    retain_on_delete=True, ignore_changes=["data"], aliases=[pulumi.Alias(type_=STATE_TYPE)]
+                ),
             ),
         )
     return k8s.core.v1.ConfigMap(
-        names.state_config_map(cluster),
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=names.state_config_map(cluster), namespace=namespace, labels=names.labels(cluster)
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=names.labels(cluster)),
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(ignore_changes=["data"], aliases=[pulumi.Alias(type_=STATE_PATCH_TYPE)]),
         ),
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["data"])),
     )

@@ -169,11 +169,11 @@ def secret_stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="module")
 def retained_stack(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A 2-pod stack with the default `whenDeleted: Retain` (the local stack's is Delete), for the redeploy of
-    retained data."""
+    """A 2-pod stack deployed with the local stack's `whenDeleted: Delete`, which its scenarios switch to the
+    default `Retain` (and back), for the switch itself and the redeploy of retained data."""
     st = _new_stack(e2e_env, tmp_path_factory.mktemp("e2e-retained"))
     st.config_set("replicas", "2")
-    st.config_set("pvcRetention.whenDeleted", "Retain", path=True)
+    st.config_set("pvcRetention.whenDeleted", "Delete", path=True)
     yield st
     _remove(st, e2e_env)
 

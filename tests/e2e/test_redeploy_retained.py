@@ -1,4 +1,9 @@
-"""Redeploying retained data (issue 7, defect 7), on a stack of its own with the default whenDeleted: Retain.
+"""Switching `pvcRetention.whenDeleted` (issue 15, defect 9) and redeploying retained data (issue 7,
+defect 7), on a stack of its own.
+
+The stack is deployed with `whenDeleted: Delete` and switched to the default `Retain`: the state ConfigMap
+and the record of the first initialisation in it (`initialised-claim`) stay as they were, the same object;
+after the redeploy below, the switch back to `Delete` keeps them too.
 
 `pulumi destroy` keeps the namespace, the Secret, the state ConfigMap and the volumes; a plain `pulumi up`
 afterwards is refused by the redeploy guard before anything touches them, with one message that names what
@@ -30,6 +35,37 @@ def table_state(kube: Kube, password: str) -> dict[str, tuple[int, int]]:
               query(ip, password, f"CHECKSUM TABLE {TABLE}")[0][1])
         for pod, ip in sorted(pod_ips(kube).items())
     }  # fmt: skip
+
+
+def state_config_map(kube: Kube) -> tuple[str, dict[str, str]]:
+    """The state ConfigMap's UID and data (the record of the first initialisation)."""
+    found = kube.json("get", "configmap", f"{CLUSTER_NAME}-state")
+    return found["metadata"]["uid"], found.get("data") or {}
+
+
+def switch_when_deleted(stack: Stack, kube: Kube, policy: str, report: Report) -> None:
+    """Switch `pvcRetention.whenDeleted` to `policy` with a `pulumi up`: the state ConfigMap is kept, the same
+    object with the same record."""
+    before = state_config_map(kube)
+    assert "initialised-claim" in before[1], before
+    stack.config_set("pvcRetention.whenDeleted", policy, path=True)
+    took = stack.up()
+    after = kube.run("get", "configmap", f"{CLUSTER_NAME}-state", check=False)
+    assert after.returncode == 0, f"the switch to whenDeleted: {policy} deleted the state ConfigMap"
+    assert state_config_map(kube) == before, (before, state_config_map(kube))
+    claim = before[1]["initialised-claim"]
+    report(
+        f"switch to whenDeleted: {policy} took {took:.1f}s; state ConfigMap kept (initialised-claim {claim})"
+    )
+
+
+def test_switching_when_deleted_to_retain_keeps_the_state_record(
+    retained_stack: Stack, e2e_env: dict[str, str], report: Report
+) -> None:
+    stack = retained_stack
+    kube = Kube(env=e2e_env, namespace=stack.pulumi("config", "get", "namespace").stdout.strip())
+    report(f"pulumi up of a 2-pod stack (whenDeleted: Delete) took {stack.up():.0f}s")
+    switch_when_deleted(stack, kube, "Retain", report)
 
 
 def test_destroy_then_up_on_retained_volumes(
@@ -104,3 +140,6 @@ def test_destroy_then_up_on_retained_volumes(
     after = table_state(kube, root)
     assert after == before, (before, after)
     report(f"same {ROWS} rows and CHECKSUM TABLE on both pods after the redeploy, with the kept passwords")
+
+    # Back to Delete on the redeployed data: the record stays.
+    switch_when_deleted(stack, kube, "Delete", report)

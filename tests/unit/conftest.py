@@ -72,6 +72,8 @@ class RecordingMonitor(MockMonitor):
             "dependencies": list(request.dependencies),
             "ignore_changes": list(request.ignoreChanges),
             "retain_on_delete": request.retainOnDelete,
+            # Each alias as (type, name): an alias spec leaves unset what stays as it is ("").
+            "aliases": [(alias.spec.type, alias.spec.name) for alias in request.aliases],
             "custom_timeouts": {
                 "create": request.customTimeouts.create,
                 "update": request.customTimeouts.update,

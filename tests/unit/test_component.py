@@ -122,6 +122,22 @@ def test_state_config_map_is_adopted_on_a_redeploy_of_retained_data(
     assert state.name in {r.name for r in rendered.all(kind)}
 
 
+@pytest.mark.parametrize(
+    ("when_deleted", "other"),
+    [("Retain", "kubernetes:core/v1:ConfigMap"), ("Delete", "kubernetes:core/v1:ConfigMapPatch")],
+)
+def test_switching_when_deleted_keeps_the_state_config_map(
+    deploy: Deploy, when_deleted: str, other: str
+) -> None:
+    """Issue 15, defect 9: the state ConfigMap is a ConfigMap (Delete) or a ConfigMapPatch (Retain) under one
+    name. Each aliases the other type, so that a switch is an update of the same resource: without it the
+    engine created the new one and deleted the old, and with it the object and its record (seen on the local
+    cluster: Delete -> Retain deleted it; Retain -> Delete failed to create it over the existing one)."""
+    rendered = deploy(MySQLClusterArgs(pvc_retention=PvcRetention(when_deleted=when_deleted)))  # type: ignore[arg-type]
+    (state,) = [r for r in rendered.resources if r.name == "mysql-state"]
+    assert state.options["aliases"] == [(other, "")]
+
+
 def test_outputs_name_the_services_and_in_cluster_endpoints(deploy: Deploy) -> None:
     out = deploy(MySQLClusterArgs(namespace="db", replicas=2, cluster_domain="k8s.example.org")).outputs
     assert out["statefulSetName"] == "mysql"
