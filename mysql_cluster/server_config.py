@@ -63,6 +63,16 @@ _VALUE = re.compile(r"[^\x00-\x1f\x7f]{1,1024}")
 
 ServerOptions = Mapping[str, str | int | bool]
 
+# Options a server applies only when it initialises its data: started later with another value, it refuses
+# to start (innodb_page_size; lower_case_table_names on MySQL) or no longer finds tables
+# (lower_case_table_names on MariaDB). By canonical name: what is allowed, and the default (as the state
+# ConfigMap records it).
+INIT_ONLY: Mapping[str, tuple[str, str]] = {
+    "lower_case_table_names": ("0 | 1 | 2", "0"),
+    "innodb_page_size": ("4k | 8k | 16k | 32k | 64k, or the same in bytes (4096 ... 65536)", "16384"),
+}
+_PAGE_SIZES = (4096, 8192, 16384, 32768, 65536)
+
 
 def canonical(option: str) -> str:
     """The name the server knows the option by: lower case, `_` for `-`, without the accepted prefixes."""
@@ -96,10 +106,40 @@ def validate(problems: Problems, options: object) -> None:
         if reason is not None:
             problems.add(key, value, f"no option the cluster manages itself ({canonical(option)}: {reason})")
             continue
+        if canonical(option) in INIT_ONLY:
+            if init_only_value(canonical(option), value) is None:
+                problems.add(key, value, INIT_ONLY[canonical(option)][0])
+            continue
         if isinstance(value, bool) or (isinstance(value, int) and not isinstance(value, bool)):
             continue
         if not isinstance(value, str) or not _VALUE.fullmatch(value) or value != value.strip():
             problems.add(key, value, "a number, true/false, or one line of text (1 to 1024 characters)")
+
+
+def init_only_value(option: str, value: object) -> str | None:
+    """The normal form of a value of an initialisation-only option (`16k` -> `16384`); None when the server
+    would refuse it."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if option == "lower_case_table_names":
+        return text if text in ("0", "1", "2") else None
+    match = re.fullmatch(r"([0-9]{1,6})([kK]?)", text)
+    if match is None:
+        return None
+    size = int(match[1]) * (1024 if match[2] else 1)
+    return str(size) if size in _PAGE_SIZES else None
+
+
+def init_only_options(options: ServerOptions) -> dict[str, str]:
+    """Each initialisation-only option's value in normal form (its default when not set): the last spelling
+    of it that `render` writes, which is the one the server applies."""
+    values = {option: default for option, (_allowed, default) in INIT_ONLY.items()}
+    for option in sorted(options, key=canonical):
+        name = canonical(option)
+        if name in INIT_ONLY:
+            values[name] = init_only_value(name, options[option]) or str(options[option])
+    return values
 
 
 def render(options: ServerOptions) -> str | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mysql_cluster import names, pod_parts, secrets
+from mysql_cluster import cluster_facts, names, pod_parts, secrets
 from mysql_cluster.config import MySQLClusterArgs
 from mysql_cluster.flavors import Flavor
 
@@ -161,14 +161,18 @@ def _pod_template(
         image = (args.image or flavor.default_image) if spec.server_image else None
         mounts = pod_parts.mounts(data=spec.data, server_conf=spec.server_conf)
         mounts += secrets.pod_mounts(tuple(pod_parts.SECRET_KEYS[variable] for variable in spec.credentials))
+        env = common + pod_parts.secret_env(inputs.secret_name, spec.credentials)
         if spec.kube_api:
             mounts.append(pod_parts.kube_api_mount())
+            # What label-pod records in, and checks against, the state ConfigMap (scripts/cluster-facts.sh).
+            facts = cluster_facts.pod_environment(cluster_facts.configured(args))
+            env.append(core.EnvVarArgs(name="CLUSTER_FACTS", value=facts))
         return core.ContainerArgs(
             name=spec.name,
             image=image or args.backup_image or flavor.default_backup_image,
             image_pull_policy=args.image_pull_policy,
             command=pod_parts.script_command(spec.script),
-            env=common + pod_parts.secret_env(inputs.secret_name, spec.credentials),
+            env=env,
             ports=[core.ContainerPortArgs(name=spec.port[0], container_port=spec.port[1])]
             if spec.port
             else None,

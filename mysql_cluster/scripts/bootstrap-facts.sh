@@ -14,12 +14,6 @@ require_env STATE_CONFIG_MAP DATA_CLAIM_TEMPLATE RUN_DIR
 statefulset_name=${POD_NAME%-*}
 api_core="/api/v1/namespaces/$kube_namespace"
 
-json_string() { # <json> <key>: the first string value of that key (status 1: absent)
-  local pattern="\"$2\":[[:space:]]*\"([^\"]*)\""
-  [[ $1 =~ $pattern ]] || return 1
-  printf '%s' "${BASH_REMATCH[1]}"
-}
-
 kube_request "reading ConfigMap $STATE_CONFIG_MAP" GET "$api_core/configmaps/$STATE_CONFIG_MAP"
 [[ $kube_code == 200 ]] ||
   kube_refused "reading ConfigMap $STATE_CONFIG_MAP" "the component creates it; RBAC needs get/patch on it"

@@ -107,6 +107,12 @@ kube_request() { # <what> <method> <path> [body]: sets kube_code and kube_body; 
   done
 }
 
+json_string() { # <json> <key>: the first string value of that key (status 1: absent)
+  local pattern="\"$2\":[[:space:]]*\"([^\"]*)\""
+  [[ $1 =~ $pattern ]] || return 1
+  printf '%s' "${BASH_REMATCH[1]}"
+}
+
 kube_refused() { # <what> <rbac hint>: dies with the API's message for an answer that retrying cannot change
   die "$1: the API server refused: HTTP $kube_code: $kube_message ($2)"
 }

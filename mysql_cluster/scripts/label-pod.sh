@@ -3,8 +3,9 @@
 # merge patch (kube-api.sh):
 #   mysql-cluster.io/role: primary (ordinal 0) or replica
 #   mysql-cluster.io/serves-reads: "true" on replicas; on the primary the value of PRIMARY_SERVES_READS
-# The read Service can select on either. On ordinal 0 it then gathers the facts that decide how the primary
-# may start without data (bootstrap-facts.sh). Needs RBAC: get/patch on pods in the namespace. Retries
+# The read Service can select on either. Then it checks this pod's configuration against what the cluster's
+# data is bound to, recording what is not recorded yet (cluster-facts.sh), and on ordinal 0 gathers the facts
+# that decide how the primary may start without data (bootstrap-facts.sh). Needs RBAC: get/patch on pods in the namespace. Retries
 # transient failures (connection, 5xx, 429); fails at once on the others (401, 403, 404, 422: retrying cannot
 # help) with the API's message. Environment: see kube-api.sh.
 set -euo pipefail
@@ -31,6 +32,11 @@ log "labelling $kube_namespace/$POD_NAME: mysql-cluster.io/role=$pod_role, mysql
 kube_request label PATCH "/api/v1/namespaces/$kube_namespace/pods/$POD_NAME" "$body"
 [[ $kube_code == 200 ]] || kube_refused label "service account RBAC needs get/patch on pods"
 log "labelled $kube_namespace/$POD_NAME as $pod_role"
+
+if [[ -n ${STATE_CONFIG_MAP:-} && -n ${CLUSTER_FACTS:-} ]]; then
+  # shellcheck source-path=SCRIPTDIR source=cluster-facts.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/cluster-facts.sh"
+fi
 
 if ((ORDINAL == 0)); then
   if [[ -n ${STATE_CONFIG_MAP:-} ]]; then

@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from mysql_cluster.flavors import Flavor, get_flavor
+from tests.support.fake_api import make_certificate
 from tests.support.pods import Cluster
 
 REQUIRED_TOOLS = ("mariadbd", "mariadb", "mariadb-admin", "mariadb-install-db", "mariadb-backup", "mbstream",
@@ -54,6 +56,18 @@ def cluster(flavor: Flavor) -> Iterator[Cluster]:
         built.new_pod()
         built.new_pod()
         yield built
+
+
+@pytest.fixture(scope="module")
+def certificates(cluster: Cluster) -> dict[str, tuple[Path, Path]]:
+    """The fake API server's certificate (`apiserver`), one nobody trusts, one for another address
+    (tests/support/fake_api.py; label-pod and its cluster facts)."""
+    directory = cluster.root / "pki"
+    directory.mkdir()
+    made = {name: make_certificate(directory, name) for name in ("apiserver", "impostor")}
+    # Signed by the right CA key but for another address: a stolen certificate replayed elsewhere.
+    made["elsewhere"] = make_certificate(directory, "elsewhere", address="10.0.0.1")
+    return made
 
 
 @contextmanager

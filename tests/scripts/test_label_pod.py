@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_api import TOKEN, FakeApiServer, make_certificate
+from tests.support.fake_api import TOKEN, FakeApiServer
 from tests.support.pods import Cluster, Pod
 
 pytestmark = pytest.mark.scripts
@@ -24,16 +24,6 @@ def image_has(cluster: Cluster, client: str) -> None:
     """Skips a socat case on an image without socat (MySQL's: test_socat_forced_on_an_image_without_it)."""
     if client == "socat" and cluster.flavor.name == "mysql":
         pytest.skip("the MySQL image has no socat, as the official ones have none")
-
-
-@pytest.fixture(scope="module")
-def certificates(cluster: Cluster) -> dict[str, tuple[Path, Path]]:
-    directory = cluster.root / "pki"
-    directory.mkdir()
-    made = {name: make_certificate(directory, name) for name in ("apiserver", "impostor")}
-    # Signed by the right CA key but for another address: a stolen certificate replayed elsewhere.
-    made["elsewhere"] = make_certificate(directory, "elsewhere", address="10.0.0.1")
-    return made
 
 
 @pytest.mark.parametrize("client", TLS_CLIENTS)

@@ -29,6 +29,10 @@ def make_certificate(directory: Path, name: str, address: str = "127.0.0.1") -> 
     return cert, key
 
 
+Answer = tuple[int, dict[str, object]]
+"""An HTTP status and the JSON body that goes with it."""
+
+
 @dataclass
 class Request:
     method: str
@@ -46,9 +50,10 @@ class FakeApiServer:
         cert: Path,
         key: Path,
         statuses: list[int],
-        routes: dict[tuple[str, str], tuple[int, dict[str, object]]] | None = None,
+        routes: dict[tuple[str, str], Answer | list[Answer]] | None = None,
     ) -> None:
-        """`routes` answers (method, path) with (status, JSON body); other requests get `statuses`."""
+        """`routes` answers (method, path) with (status, JSON body), or with each of a list in turn (then the
+        last one again); other requests get `statuses`."""
         self.statuses = statuses
         self.routes = routes or {}
         self.requests: list[Request] = []
@@ -109,8 +114,11 @@ class FakeApiServer:
             else {"kind": "Status", "status": "Failure", "message": f'pods "x" is {reason.lower()} here'}
         )
         if (method, path) in self.routes:
-            status, payload = self.routes[method, path]
-            reason = {200: "OK", 404: "Not Found"}[status]
+            answers = self.routes[method, path]
+            if isinstance(answers, list):
+                answers = answers.pop(0) if len(answers) > 1 else answers[0]
+            status, payload = answers
+            reason = {200: "OK", 404: "Not Found", 409: "Conflict"}[status]
         answer = json.dumps(payload, separators=(",", ":")).encode()  # compact, as the API server writes
         conn.sendall(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
