@@ -21,6 +21,7 @@ from mysql_cluster import names
 
 METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+WHOLE = "application/json"  # the whole object: only for objects that hold nothing secret (known_facts.py)
 REQUEST_TIMEOUT_SECONDS = 30  # each read; an API server that does not answer fails the check, not hangs it
 
 
@@ -58,7 +59,7 @@ class KubeSettings:
 
 def read(settings: KubeSettings, cluster: str, namespace: str) -> ClusterView:
     """Look up, in `namespace`, the StatefulSet, the state ConfigMap, the Secret and the data claims."""
-    client = _api_client(settings)
+    client = api_client(settings)
     try:
         return read_with(client, cluster, namespace)
     finally:
@@ -70,16 +71,16 @@ def read_with(client: Any, cluster: str, namespace: str) -> ClusterView:
     core = f"/api/v1/namespaces/{namespace}"
     apps = f"/apis/apps/v1/namespaces/{namespace}"
     # An empty list comes back as `"items": null`.
-    claims = _get(client, f"{core}/persistentvolumeclaims", METADATA_LIST).get("items") or []
+    claims = get_json(client, f"{core}/persistentvolumeclaims", METADATA_LIST).get("items") or []
     return ClusterView(
-        statefulset=_present(_get(client, f"{apps}/statefulsets/{names.statefulset(cluster)}")),
-        state_config_map=_present(_get(client, f"{core}/configmaps/{names.state_config_map(cluster)}")),
-        secret=_present(_get(client, f"{core}/secrets/{names.secret(cluster)}")),
-        claims=data_claims(cluster, [item["metadata"]["name"] for item in claims if _present(item)]),
+        statefulset=present(get_json(client, f"{apps}/statefulsets/{names.statefulset(cluster)}")),
+        state_config_map=present(get_json(client, f"{core}/configmaps/{names.state_config_map(cluster)}")),
+        secret=present(get_json(client, f"{core}/secrets/{names.secret(cluster)}")),
+        claims=data_claims(cluster, [item["metadata"]["name"] for item in claims if present(item)]),
     )
 
 
-def _present(item: dict[str, Any]) -> bool:
+def present(item: dict[str, Any]) -> bool:
     """Whether an object exists and is not being deleted: right after a destroy with `whenDeleted: Delete`
     the garbage collector is still removing the claims, which keep nothing."""
     return bool(item) and not item.get("metadata", {}).get("deletionTimestamp")
@@ -92,7 +93,7 @@ def data_claims(cluster: str, claims: list[str]) -> tuple[str, ...]:
     return tuple(match.group(0) for match in sorted(matches, key=lambda match: int(match.group(1))))
 
 
-def _get(client: Any, path: str, accept: str = METADATA) -> dict[str, Any]:
+def get_json(client: Any, path: str, accept: str = METADATA) -> dict[str, Any]:
     """The object's metadata at `path`, or {} when it does not exist."""
     method, url, headers, _body, _post = client.param_serialize(
         "GET", path, header_params={"Accept": accept}, auth_settings=["BearerToken"]
@@ -108,7 +109,7 @@ def _get(client: Any, path: str, accept: str = METADATA) -> dict[str, Any]:
     return parsed
 
 
-def _api_client(settings: KubeSettings) -> Any:
+def api_client(settings: KubeSettings) -> Any:
     """An API client for the cluster the default Kubernetes provider deploys to."""
     # Imported here, when the guard checks (in the engine's provider process), not by every program run. The
     # client's loaders are untyped: held as Any.

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mysql_cluster import (
+    cluster_facts,
     configmap,
     names,
     policies,
@@ -72,6 +73,7 @@ class MySQLCluster(pulumi.ComponentResource):
                 create_namespace=args.create_namespace,
                 existing_secret=args.existing_secret,
                 when_deleted=args.pvc_retention.when_deleted,
+                facts=cluster_facts.configured(args),
             ),
         )
         # Retained volumes are only useful with their namespace and their passwords: keep all three together.

@@ -11,6 +11,11 @@ message naming what it found and the commands of the fix; nothing in the cluster
 created it is never checked again (a normal `pulumi up` of the stack only diffs it), and `pulumi preview`
 never reads the cluster for it (the engine does not create resources in a preview).
 
+It also refuses, at `pulumi preview` and `pulumi up` alike (in its `check`, which the engine runs before it
+changes anything), a configuration that changes what the cluster's data is bound to (cluster_facts.py): it
+reads the cluster for it (known_facts.py) when one of these facts differs from the last deployment's, or the
+stack does not hold them yet; otherwise it reads nothing.
+
 It inspects the cluster the default Kubernetes provider deploys to (the stack's `kubernetes:kubeconfig`,
 `kubernetes:context`, `kubernetes:cluster`, which the engine hands to dynamic providers, else `KUBECONFIG`).
 A component given a Kubernetes provider of its own (`opts.provider(s)`) is not guarded: that provider's
@@ -20,18 +25,18 @@ kubeconfig is not visible here, and copying it into the guard's inputs would put
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 
-from mysql_cluster import cluster_view, names
+from mysql_cluster import cluster_facts, cluster_view, known_facts, names
 from mysql_cluster.cluster_view import ClusterView, KubeSettings
 
 RESOURCE_MODULE = "mysql-cluster"
 RESOURCE_NAME = "RedeployGuard"  # the type token's tail: pulumi-python:dynamic/mysql-cluster:RedeployGuard
-INPUT_KEYS = ("cluster", "namespace", "createNamespace", "existingSecret", "whenDeleted")
+INPUT_KEYS = ("cluster", "namespace", "createNamespace", "existingSecret", "whenDeleted", "facts")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ class Intent:
     create_namespace: bool
     existing_secret: str | None
     when_deleted: str
+    # What the data is bound to (cluster_facts.py), by state ConfigMap key; {} from a stack's state that
+    # predates them.
+    facts: Mapping[str, str] = field(default_factory=dict)
 
     def inputs(self) -> dict[str, Any]:
         inputs: dict[str, Any] = {
@@ -50,6 +58,7 @@ class Intent:
             "namespace": self.namespace,
             "createNamespace": self.create_namespace,
             "whenDeleted": self.when_deleted,
+            "facts": dict(self.facts),
         }
         if self.existing_secret is not None:  # the engine drops None values
             inputs["existingSecret"] = self.existing_secret
@@ -63,6 +72,7 @@ class Intent:
             create_namespace=bool(props["createNamespace"]),
             existing_secret=props.get("existingSecret") or None,
             when_deleted=str(props["whenDeleted"]),
+            facts={str(key): str(value) for key, value in (props.get("facts") or {}).items()},
         )
 
 
@@ -144,16 +154,33 @@ class RedeployGuardProvider(pulumi.dynamic.ResourceProvider):
             cluster=req.config.get("kubernetes:cluster"),
         )
 
-    def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
-        intent = Intent.from_inputs(props)
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
+        # At preview and up, before anything changes. The facts the last deployment applied were checked
+        # then: unchanged, there is nothing to read.
+        intent = Intent.from_inputs(news)
+        if olds.get("facts") != news.get("facts"):
+            known = self._read("the settings its data is bound to", known_facts.read, intent)
+            problems = cluster_facts.refusals(intent.facts, known)
+            if problems:
+                state = names.state_config_map(intent.cluster)
+                raise BoundSettingChanged(
+                    cluster_facts.message(intent.cluster, intent.namespace, state, problems)
+                )
+        return pulumi.dynamic.CheckResult(news, [])
+
+    def _read(self, what: str, reader: Any, intent: Intent) -> Any:
         try:
-            view = cluster_view.read(self._kube, intent.cluster, intent.namespace)
+            return reader(self._kube, intent.cluster, intent.namespace)
         except Exception as err:
-            # Shown as the deployment's error: say whose check failed, on what (no object's data is read).
+            # Shown as the deployment's error: say whose check failed, on what (no Secret's data is read).
             raise RuntimeError(
                 f'the redeploy guard cannot read namespace "{intent.namespace}" from the Kubernetes API '
-                f"(it checks a first deploy for data a destroy kept): {type(err).__name__}: {err}"
+                f"(it checks {what}): {type(err).__name__}: {err}"
             ) from err
+
+    def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
+        intent = Intent.from_inputs(props)
+        view = self._read("a first deploy for data a destroy kept", cluster_view.read, intent)
         message = refusal(intent, view)
         if message is not None:
             raise RedeployRefused(message)
@@ -175,6 +202,10 @@ class RedeployGuardProvider(pulumi.dynamic.ResourceProvider):
 
 class RedeployRefused(Exception):  # noqa: N818 - the message is what the user reads
     """The deployment would lock out or collide with data a destroy kept."""
+
+
+class BoundSettingChanged(Exception):  # noqa: N818 - the message is what the user reads
+    """The deployment would change a setting the cluster's data is bound to (cluster_facts.py)."""
 
 
 def guarded(component: pulumi.ComponentResource, intent: Intent) -> pulumi.ResourceOptions:

@@ -7,21 +7,26 @@ the real cluster through the real engine.
 from __future__ import annotations
 
 import base64
-import http.server
-import json
-import threading
+from dataclasses import replace
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-import yaml
 
-from mysql_cluster import MySQLCluster, MySQLClusterArgs, PvcRetention, cluster_view, redeploy_guard
+from mysql_cluster import (
+    MySQLCluster,
+    MySQLClusterArgs,
+    PvcRetention,
+    cluster_facts,
+    cluster_view,
+    redeploy_guard,
+)
 from mysql_cluster.cluster_view import ClusterView, KubeSettings
 from mysql_cluster.redeploy_guard import Intent, RedeployGuardProvider, RedeployRefused, refusal
 
 from .conftest import Deploy, RecordingMocks, RecordingMonitor
+from .fake_kube import FakeApiServer
 
 pytestmark = pytest.mark.unit
 
@@ -105,49 +110,6 @@ def test_data_claims_are_this_clusters_by_ordinal() -> None:
     claims = ["data-mysql-10", "data-mysql-2", "data-mysql-0", "data-mysqlx-0", "data-mysql-01",
               "data-mysql-backup-0", "data-orders-0", "other"]  # fmt: skip
     assert cluster_view.data_claims("mysql", claims) == ("data-mysql-0", "data-mysql-2", "data-mysql-10")
-
-
-class FakeApiServer:
-    """A local HTTP server answering GETs like the Kubernetes API from a table of objects' metadata, so that
-    the real client (kubeconfig loading, token, request) runs; it records what it was asked."""
-
-    def __init__(self, objects: dict[str, dict[str, Any]], status: int = 200) -> None:
-        self.objects = objects
-        self.requests: list[dict[str, str]] = []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-                found = server.objects.get(self.path)
-                code = status if status != 200 else (200 if found is not None else 404)
-                body = json.dumps(found if code == 200 else {"kind": "Status", "code": code}).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def kubeconfig(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": "other",
-            "clusters": [{"name": "local", "cluster": {"server": f"http://{host!s}:{port}"}},
-                         {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:9"}}],
-            "users": [{"name": "u", "user": {"token": "t0ken"}}],
-            "contexts": [{"name": "e2e", "context": {"cluster": "local", "user": "u"}},
-                         {"name": "other", "context": {"cluster": "nowhere", "user": "u"}}],
-        })  # fmt: skip
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 KEPT = {
@@ -260,9 +222,11 @@ def test_only_another_namespace_checks_again() -> None:
 
 
 def test_guard_is_declared_first_and_every_other_child_depends_on_it(deploy: Deploy) -> None:
-    rendered = deploy(MySQLClusterArgs(namespace="shop"))
+    args = MySQLClusterArgs(namespace="shop")
+    rendered = deploy(args)
     guard = rendered.one(GUARD, "mysql-redeploy-guard")
-    assert {k: v for k, v in guard.inputs.items() if k != "__provider"} == PLAIN_UP.inputs()
+    expected = replace(PLAIN_UP, facts=cluster_facts.configured(args)).inputs()
+    assert {k: v for k, v in guard.inputs.items() if k != "__provider"} == expected
     assert rendered.resources[1] is guard  # right after the component
     for resource in rendered.resources:
         if resource.typ.startswith(("kubernetes:", "random:")) and resource.read_id is None:
