@@ -128,9 +128,18 @@ def test_destroy_then_up_on_retained_volumes(
     line = [line.strip() for line in message.splitlines() if "holds the data of cluster" in line][-1]
     report(f"plain up refused in {refusal_seconds:.1f}s, kept Secret unchanged, nothing created: {line}")
 
-    # The documented redeploy (README "Redeploying retained data").
+    # The documented redeploy (README "Redeploying retained data"), first with another serverIdOffset: the
+    # kept data is bound to the one its pods recorded in the kept state ConfigMap (issue 15, defect 7).
     stack.config_set("createNamespace", "false")
     stack.config_set("existingSecret", f"{CLUSTER_NAME}-credentials", plaintext=True)
+    stack.config_set("serverIdOffset", "200")
+    refused = stack.pulumi("up", "--yes", "--skip-preview", check=False)
+    message = refused.stdout + refused.stderr
+    assert refused.returncode != 0, "an up over kept data with another serverIdOffset was accepted"
+    assert "serverIdOffset: got 200; allowed: 100 (recorded by its pods)" in message, message
+    assert kube.json("get", kinds)["items"] == [], "the refused up created objects"
+    report("redeploy with another serverIdOffset refused by the kept record")
+    stack.pulumi("config", "rm", "serverIdOffset")
     stack.existing_passwords = {
         key: base64.b64decode(secret[f"{key}-password"]).decode() for key in ("root", "replication", "backup")
     }
