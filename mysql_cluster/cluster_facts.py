@@ -11,7 +11,7 @@ Every pod's `label-pod` container records them in the cluster's state ConfigMap 
 beside `initialised-claim`, when they are not recorded yet, raises `newest-version`, and refuses to start a
 pod configured otherwise. The redeploy guard (redeploy_guard.py) refuses such a configuration before anything
 changes, at `pulumi preview` and `pulumi up`, reading what the state ConfigMap recorded and, for what it has
-not recorded yet (data initialised before these facts were), what the running StatefulSet is configured with.
+not recorded yet (data initialised before these facts were), what its primary runs with.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def pod_environment(facts: Mapping[str, str]) -> str:
 @dataclass(frozen=True)
 class Known:
     """What a cluster's data is bound to: the state ConfigMap's record of these facts, else (data initialised
-    before they were recorded) what its running StatefulSet is configured with. Empty: no cluster (yet)."""
+    before they were recorded) what its primary runs with. Empty: no cluster (yet)."""
 
     recorded: Mapping[str, str]
     running: Mapping[str, str]
@@ -75,7 +75,7 @@ class Known:
             found = self.recorded.get(key)
             return None if found is None else (found, "recorded by its pods")
         if key in self.running:
-            return self.running[key], "its running StatefulSet's"
+            return self.running[key], "what its primary runs with"
         return None
 
 

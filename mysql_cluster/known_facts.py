@@ -1,10 +1,12 @@
 """What a cluster's data is bound to (cluster_facts.py), read from the Kubernetes API for the redeploy guard.
 
 First the record in the state ConfigMap, which the pods write and which outlives a destroy with retained
-volumes. Data initialised before the pods recorded these facts has none: then what the running StatefulSet
-is configured with (its `SERVER_ID_OFFSET`, and from the ConfigMap its pods mount, `flavor.env` and
-`custom.cnf`), which is the configuration the last deployment applied. These objects hold no secret: the
-passwords are in the Secret, which is never read here.
+volumes. Data initialised before the pods recorded these facts has none: then what its primary (pod 0) runs
+with, else (no such pod) what the StatefulSet is configured with: `SERVER_ID_OFFSET`, and from the ConfigMap
+mounted, `flavor.env` and `custom.cnf`. The primary, not the StatefulSet: a rollout that the previous program
+let through (a changed offset stalls at the first replica it rolls) has changed the StatefulSet, not the
+primary, which rolls last; setting it back must pass. These objects hold no secret: the passwords are in the
+Secret, which is never read here.
 """
 
 from __future__ import annotations
@@ -34,17 +36,19 @@ def read_with(client: Any, cluster: str, namespace: str) -> Known:
     recorded = {key: str(data[key]) for key in cluster_facts.KEYS if key in data}
     if recorded:
         return Known(recorded=recorded, running={})
-    statefulset = get_json(
-        client, f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{names.statefulset(cluster)}", WHOLE
-    )
+    primary = get_json(client, f"{core}/pods/{names.pod(cluster, 0)}", WHOLE)
+    if present(primary):
+        return Known(recorded={}, running=running_facts(client, core, primary.get("spec", {})))
+    apps = f"/apis/apps/v1/namespaces/{namespace}"
+    statefulset = get_json(client, f"{apps}/statefulsets/{names.statefulset(cluster)}", WHOLE)
     if not present(statefulset):
         return Known(recorded={}, running={})
-    return Known(recorded={}, running=running_facts(client, core, statefulset))
+    template = statefulset.get("spec", {}).get("template", {}).get("spec", {})
+    return Known(recorded={}, running=running_facts(client, core, template))
 
 
-def running_facts(client: Any, core: str, statefulset: dict[str, Any]) -> dict[str, str]:
-    """The facts a StatefulSet of this program is configured with."""
-    pod = statefulset.get("spec", {}).get("template", {}).get("spec", {})
+def running_facts(client: Any, core: str, pod: dict[str, Any]) -> dict[str, str]:
+    """The facts a pod spec of this program runs with."""
     facts: dict[str, str] = {}
     for container in pod.get("containers") or []:
         for variable in container.get("env") or []:

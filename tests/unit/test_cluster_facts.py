@@ -1,9 +1,9 @@
 """Settings a cluster's data is bound to (issue 15, defect 7): a changed serverIdOffset, a lower version,
 another flavor, or another lower_case_table_names or innodb_page_size are refused on an existing cluster, at
 preview, by the redeploy guard's check; what it knows of the cluster is read from the state ConfigMap's
-record, else (data from before the record) from the running StatefulSet. The e2e tier refuses them on a real
-cluster (test_scenarios.py) and over kept data after a destroy (test_redeploy_retained.py); the pods' own
-check is in the script tier (test_label_pod.py)."""
+record, else (data from before the record) from what its primary runs with. The e2e tier refuses them on a
+real cluster (test_scenarios_bound.py) and over kept data after a destroy (test_redeploy_retained.py); the
+pods' own check is in the script tier (tests/scripts/test_cluster_facts.py)."""
 
 from __future__ import annotations
 
@@ -81,10 +81,10 @@ def test_another_flavor_is_refused_without_comparing_versions() -> None:
     assert "allowed: mariadb (recorded by its pods)" in problems[0]
 
 
-def test_data_without_a_record_is_bound_to_what_its_statefulset_runs() -> None:
+def test_data_without_a_record_is_bound_to_what_its_primary_runs() -> None:
     running = Known(recorded={"initialised-claim": "uid"}, running=facts(server_id_offset="90"))
     [problem] = refusals(MARIADB, running)
-    assert problem.startswith("serverIdOffset: got 100; allowed: 90 (its running StatefulSet's)")
+    assert problem.startswith("serverIdOffset: got 100; allowed: 90 (what its primary runs with)")
 
 
 def test_a_record_is_the_whole_truth_a_removed_key_is_unknown() -> None:
@@ -136,16 +136,21 @@ def test_guard_check_that_cannot_read_says_so(monkeypatch: pytest.MonkeyPatch) -
 
 
 STATE = "/api/v1/namespaces/shop/configmaps/mysql-state"
+PRIMARY = "/api/v1/namespaces/shop/pods/mysql-0"
 STATEFULSET = "/apis/apps/v1/namespaces/shop/statefulsets/mysql"
 FILES = "/api/v1/namespaces/shop/configmaps/mysql-config-0123"
-RUNNING_STATEFULSET = {"spec": {"template": {"spec": {
-    "containers": [{"name": "mysql", "env": [{"name": "SERVER_ID_OFFSET", "value": "90"}]}],
-    "volumes": [{"name": "cluster-config", "configMap": {"name": "mysql-config-0123"}}],
-}}}}  # fmt: skip
+
+
+def pod_spec(offset: str) -> dict[str, Any]:
+    return {"containers": [{"name": "mysql", "env": [{"name": "SERVER_ID_OFFSET", "value": offset}]}],
+            "volumes": [{"name": "cluster-config", "configMap": {"name": "mysql-config-0123"}}]}  # fmt: skip
+
+
 RUNNING_FILES = {"data": {
     "flavor.env": "# flavor\nFLAVOR_NAME='mariadb'\nFLAVOR_VERSION='11.8'\nSERVER_BIN='mariadbd'\n",
     "custom.cnf": "# rendered\n[mysqld]\nloose_innodb_page_size = 8k\nmax_connections = 5\n",
 }}  # fmt: skip
+BEFORE_THE_RECORD = {STATE: {"data": {"initialised-claim": "uid"}}, FILES: RUNNING_FILES}
 
 
 def read(objects: dict[str, dict[str, Any]]) -> tuple[Known, list[str]]:
@@ -159,22 +164,27 @@ def read(objects: dict[str, dict[str, Any]]) -> tuple[Known, list[str]]:
 
 def test_reader_takes_the_record_and_reads_nothing_else() -> None:
     known, paths = read(
-        {STATE: {"data": {**MARIADB, "initialised-claim": "uid"}}, STATEFULSET: RUNNING_STATEFULSET}
+        {STATE: {"data": {**MARIADB, "initialised-claim": "uid"}}, PRIMARY: {"spec": pod_spec("9")}}
     )
     assert known == Known(recorded=MARIADB, running={})
     assert paths == [STATE]
 
 
-def test_reader_derives_data_from_before_the_record_from_the_running_statefulset() -> None:
-    objects = {
-        STATE: {"data": {"initialised-claim": "uid"}},
-        STATEFULSET: RUNNING_STATEFULSET,
-        FILES: RUNNING_FILES,
-    }
+def test_data_from_before_the_record_is_bound_to_what_its_primary_runs() -> None:
+    """Not to the StatefulSet: a changed offset the previous program let through stalled at the first replica
+    it rolled; the primary, rolled last, still runs the offset the data is bound to."""
+    objects = {**BEFORE_THE_RECORD, PRIMARY: {"spec": pod_spec("90")},
+               STATEFULSET: {"spec": {"template": {"spec": pod_spec("99")}}}}  # fmt: skip
     known, paths = read(objects)
     assert known == Known(recorded={}, running=facts(newest_version="11.8", server_id_offset="90",
                                                      innodb_page_size="8192"))  # fmt: skip
-    assert paths == [STATE, STATEFULSET, FILES]
+    assert paths == [STATE, PRIMARY, FILES]
+
+
+def test_without_a_primary_pod_the_statefulset_tells() -> None:
+    known, paths = read({**BEFORE_THE_RECORD, STATEFULSET: {"spec": {"template": {"spec": pod_spec("99")}}}})
+    assert known.running[cluster_facts.SERVER_ID_OFFSET] == "99"
+    assert paths == [STATE, PRIMARY, STATEFULSET, FILES]
 
 
 def test_reader_finds_nothing_in_a_namespace_without_the_cluster() -> None:
