@@ -95,7 +95,8 @@ def create_state_config_map(
 ) -> pulumi.CustomResource:
     """The cluster's state: ordinal 0 records in it, once, the claim the cluster was first initialised on
     (scripts/bootstrap-facts.sh), so that a primary whose volume is lost is re-seeded, never initialised
-    empty. Pulumi creates it without data and never writes it.
+    empty; every pod the settings the data is bound to (cluster_facts.py). Pulumi creates it without data
+    and never writes it.
 
     Kept with retained volumes, and then declared as a ConfigMapPatch: a server-side apply that creates it
     when absent and adopts the one a destroyed deployment left (its data untouched: Pulumi sets no data), so

@@ -167,7 +167,8 @@ def config_map(cluster: str, content_hash: str) -> str:
 
 def state_config_map(cluster: str) -> str:
     """The ConfigMap where the primary records, once, the claim the cluster was first initialised on: the
-    fact that outlives the primary's volume (scripts/bootstrap-facts.sh). Written by the pods, not Pulumi."""
+    fact that outlives the primary's volume (scripts/bootstrap-facts.sh); and every pod what the data is
+    bound to (cluster_facts.py, scripts/cluster-facts.sh). Written by the pods, not Pulumi."""
     return f"{cluster}-state"
 
 

@@ -26,7 +26,8 @@ def create_rbac(
     cluster: str, namespace: pulumi.Input[str], replicas: int, opts: pulumi.ResourceOptions
 ) -> Rbac:
     """The pods' identity: allowed to read and label exactly the StatefulSet's own pods, to read the
-    StatefulSet and the claims and to record the first initialisation in the state ConfigMap; nothing else.
+    StatefulSet and the claims and to record the first initialisation (and what the data is bound to) in the
+    state ConfigMap; nothing else.
 
     The `label-pod` init container patches `mysql-cluster.io/role` on its own pod. `resourceNames` lists every
     pod name for the current `replicas` (a Role cannot say "my own pod"), so a compromised pod can at worst
@@ -50,7 +51,8 @@ def create_rbac(
                 resource_names=names.pods(cluster, replicas),
             ),
             # Ordinal 0's bootstrap facts (scripts/bootstrap-facts.sh): the state ConfigMap it records the
-            # first initialisation in, the StatefulSet's replica count, and which pods have a claim. Claims
+            # first initialisation in (where every pod records what the data is bound to:
+            # scripts/cluster-facts.sh), the StatefulSet's replica count, and which pods have a claim. Claims
             # are not limited by name: a `kubectl scale` beyond `replicas` must not lock the primary out.
             k8s.rbac.v1.PolicyRuleArgs(
                 api_groups=[""],

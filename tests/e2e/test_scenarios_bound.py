@@ -1,10 +1,11 @@
 """Settings the running cluster's data is bound to (issue 15, defect 7), on the scenarios' stack.
 
-Its pods recorded what the data is bound to in the state ConfigMap. A configuration that changes
+A configuration that changes
 `serverIdOffset`, `serverConfig.lower_case_table_names` or `serverConfig.innodb_page_size`, and lowers the
 version (on a flavor that has a lower one) or switches the flavor, is refused by `pulumi preview` and by
 `pulumi up`, with one message naming every such setting and what is allowed, and nothing changes: the
-StatefulSet keeps its generation, no pod restarts. Set back, the stack has nothing to change.
+StatefulSet keeps its generation, no pod restarts. Set back, the stack has nothing to change. The pods
+recorded what the data is bound to in the state ConfigMap.
 """
 
 from __future__ import annotations
@@ -54,11 +55,6 @@ def test_settings_the_data_is_bound_to_are_refused_and_nothing_changes(
     stack: Stack, kube: Kube, report: Report
 ) -> None:
     recorded = kube.json("get", "configmap", f"{CLUSTER_NAME}-state")["data"]
-    assert {key: recorded.get(key) for key in ("flavor", "newest-version", "server-id-offset",
-            "lower-case-table-names", "innodb-page-size")} == {
-        "flavor": FLAVOR_NAME, "newest-version": FLAVOR_VERSION, "server-id-offset": "100",
-        "lower-case-table-names": "0", "innodb-page-size": "16384",
-    }, recorded  # fmt: skip
     generation = kube.json("get", "statefulset", CLUSTER_NAME)["metadata"]["generation"]
     pods = {p["metadata"]["name"]: p["metadata"]["uid"] for p in kube.json("get", "pods")["items"]}
 
@@ -85,6 +81,11 @@ def test_settings_the_data_is_bound_to_are_refused_and_nothing_changes(
     assert kube.json("get", "statefulset", CLUSTER_NAME)["metadata"]["generation"] == generation
     assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in kube.json("get", "pods")["items"]} == pods
     assert kube.json("get", "configmap", f"{CLUSTER_NAME}-state")["data"] == recorded
+    assert {key: recorded.get(key) for key in ("flavor", "newest-version", "server-id-offset",
+            "lower-case-table-names", "innodb-page-size")} == {
+        "flavor": FLAVOR_NAME, "newest-version": FLAVOR_VERSION, "server-id-offset": "100",
+        "lower-case-table-names": "0", "innodb-page-size": "16384",
+    }, recorded  # fmt: skip
     settled = stack.pulumi("preview", "--expect-no-changes", check=False)
     assert settled.returncode == 0, f"set back, the stack wants changes:\n{settled.stdout}\n{settled.stderr}"
     report("StatefulSet, pods and state record unchanged; set back, the stack has nothing to change")
