@@ -83,7 +83,7 @@ if [[ $mode == check ]]; then
   # So wait until the rotation reached this donor: the primary's sidecar applies it within a check of
   # seeing the new Secret, replicas receive it by replication. Not while the primary is away: re-seeding a
   # lost primary needs such a donor, and the primary's server applies the Secret's passwords as it starts.
-  if [[ $(root_password_option_file) == */client-root-previous.cnf ]] && { ((ORDINAL == 0)) || ! primary_away; }; then
+  if secret_root_password_refused && { ((ORDINAL == 0)) || ! primary_away; }; then
     printf 'its data does not take the Secret'"'"'s root password yet (a password rotation is on its way to '
     printf 'it): its copy would refuse its recipient\n'
     exit 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,6 +164,45 @@ def test_a_new_replica_clones_with_the_new_backup_password(cluster: Cluster) -> 
                    what="the donor's listener to restart")  # fmt: skip
     new = cluster.add_replica()  # its environment holds the old passwords, its Secret files the new ones
     assert ids(new, NEW.root) == [1, 2, 3]
+
+
+def fragments(password: str) -> list[bytes]:
+    """The parts of `password` a file would hold verbatim whatever its quoting (an SQL literal escapes quotes
+    and backslashes): the runs between those characters, long enough to be unmistakable."""
+    return [part.encode() for part in re.split(r"['\"\\\\]", password) if len(part) >= 8]
+
+
+def files_holding(root: Path, secrets: tuple[str, ...], *, only: str = "") -> list[str]:
+    """Every file under `root` (whose name holds `only`) with a fragment of one of `secrets` in it."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or only not in path.name:
+            continue
+        content = path.read_bytes()
+        found += [f"{path.relative_to(root)}: {part!r}" for secret in secrets for part in fragments(secret)
+                  if part in content]  # fmt: skip
+    return found
+
+
+def test_no_password_is_in_clear_on_any_volume(cluster: Cluster) -> None:
+    """Issue 17, defect 1: the primary applies the Secret's passwords binlogged, and MariaDB logged
+    `ALTER USER ... IDENTIFIED BY '<password>'` verbatim, so every binary and relay log of every pod held
+    root's and the backup user's passwords, readable by the replication user over the network (MySQL logs
+    only hashes). No file on any pod's volume holds root's or the backup user's password, old or new; the
+    replication password is on a replica's volume only where the server keeps its source's credentials
+    (MariaDB's master.info, MySQL's replication metadata table), never in a binary or relay log."""
+    old, new = DEFAULT_PASSWORDS, NEW
+    pods = [cluster.primary, *cluster.replicas]
+    assert len(pods) == 3, pods  # the replica the test above added was seeded after the rotation
+    for pod in pods:
+        pod.sql("FLUSH LOGS", password=new.root)  # what the servers buffer is on the volume
+    admin = (old.root, old.backup, new.root, new.backup)
+    leaks = [f"{pod.name}: {leak}" for pod in pods for leak in files_holding(pod.data_root, admin)]
+    replication = (old.replication, new.replication)
+    for pod in pods:
+        for name in ("bin", "relay"):
+            leaks += [f"{pod.name}: {leak}" for leak in files_holding(pod.data_root, replication, only=name)]
+    assert leaks == [], leaks
 
 
 def test_a_replica_whose_secret_lags_the_primarys_stays_ready(flavor: Flavor) -> None:
