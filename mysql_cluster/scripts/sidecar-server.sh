@@ -150,3 +150,40 @@ run_upgrade_step() { # the flavor's upgrade step; a no-op when the data is alrea
   log "upgrade: $UPGRADE_BIN upgraded the system tables to the server's version: $(one_line "$(redact \
     "$(tail -n 3 <<<"$output")")")"
 }
+
+# --------------------------------------------------------------------------- passwords in logs --
+
+backslash_escaped() { # <value>: its quotes and backslashes escaped with a backslash
+  local value=${1//\\/\\\\}
+  value=${value//\'/\\\'}
+  printf '%s' "${value//\"/\\\"}"
+}
+
+warn_of_passwords_in_logs() { # every pod: names its binary and relay logs holding a current password in clear
+  # Before this version the primary's sidecar applied the Secret's passwords to MariaDB as given, and MariaDB
+  # logs such a statement verbatim: every binary and relay log written since holds them, each pod keeps
+  # them until they expire, and every replication client reads them (issue 17). They are searched for each
+  # current password exactly as the sidecar sent it (an SQL literal); the files are never changed (purging
+  # binary logs a replica still needs would break it): what a person must do is rotate the passwords, after
+  # which those files hold only passwords that open nothing, and expire.
+  [[ -n $SQL_PASSWORD_HASHES ]] || return 0
+  local files=() pair name password found
+  shopt -s nullglob
+  files=("$DATA_ROOT"/data/*-bin.[0-9]*)
+  shopt -u nullglob
+  ((${#files[@]} > 0)) || return 0
+  for pair in root:MYSQL_ROOT_PASSWORD "$REPLICATION_USER":MYSQL_REPLICATION_PASSWORD \
+    "$BACKUP_USER":MYSQL_BACKUP_PASSWORD; do
+    name=${pair%%:*} password=${pair#*:}
+    password=${!password}
+    [[ -n $password && $password != *$'\n'* ]] || continue
+    # The pattern goes through a file descriptor: a password is never on a command line.
+    # As the sidecar quoted it, and as a client escaping quotes with a backslash would have.
+    found=$(grep -lF -f <(printf '%s\n' "$(sql_literal "$password")" "'$(backslash_escaped "$password")'") \
+      -- "${files[@]}" 2>/dev/null) || continue
+    log "passwords: WARNING: $(wc -l <<<"$found") binary or relay log file(s) on this pod's volume hold" \
+      "$name's current password in clear, written by an earlier version of this program (first:" \
+      "${found%%$'\n'*}); rotate the passwords (README, \"Rotating passwords\"), after which those files" \
+      "hold only passwords that open nothing until they expire (binlog_expire_logs_seconds)"
+  done
+}

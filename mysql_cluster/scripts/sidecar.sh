@@ -233,6 +233,7 @@ fi
 wait_for_root "$wait_timeout" || die "giving up; the container restarts and waits again"
 last_run=$(server_run)
 run_upgrade_step || die "the upgrade step failed (the container restarts and tries again)"
+warn_of_passwords_in_logs
 if ((ORDINAL > 0)); then
   configure_until_done
 else

@@ -244,3 +244,44 @@ def test_a_replica_whose_secret_lags_the_primarys_stays_ready(flavor: Flavor) ->
         wait_until(lambda: ids(replica, NEW.root) == [1, 2, 3], 60, what="row 3 on the replica")
         assert replica.probe("readiness").returncode == 0
         assert_rotated(cluster, DEFAULT_PASSWORDS, NEW, (*DEFAULT_PASSWORDS.all(), *NEW.all()))
+
+
+def restart_sidecar(pod: Pod) -> None:
+    """Kills the pod's sidecar, starts it again and waits until it has looked at its volume's logs."""
+    started = pod.log("sidecar").count("the local server answers")
+    pod.kill_sidecar()
+    pod.start_sidecar()
+    wait_until(lambda: pod.log("sidecar").count("the local server answers") > started, 60,
+               what=f"{pod.name}'s sidecar to start")  # fmt: skip
+    time.sleep(1)  # the search right after the upgrade step
+
+
+def test_logs_an_earlier_version_filled_with_passwords_are_named_until_a_rotation(flavor: Flavor) -> None:
+    """Issue 17, defect 1, on upgrade: an earlier version's sidecar logged the Secret's passwords in clear on
+    MariaDB. Every pod names the binary and relay logs on its volume that hold a current password (never the
+    password) and what a person must do: rotate. Once rotated, nothing current is there: no warning."""
+    if not flavor.account_hashes_sql:
+        pytest.skip("MySQL logs only hashes: no earlier version wrote a password into its binary log")
+    warning = "passwords: WARNING:"
+    with cluster_on_a_secret(flavor) as cluster:
+        primary, replica = cluster.primary, cluster.replicas[0]
+        # What the earlier sidecar ran, binlogged: the password as an SQL literal (lib.sh sql_literal).
+        literal = "'" + DEFAULT_PASSWORDS.root.replace("\\", "\\\\").replace("'", "''") + "'"
+        primary.sql(f"ALTER USER root@'%' IDENTIFIED BY {literal}")
+        primary.sql("INSERT INTO app.t VALUES (2)")
+        wait_until(lambda: ids(replica, DEFAULT_PASSWORDS.root) == [1, 2], 30, what="the replica to apply it")
+        for pod in (primary, replica):
+            restart_sidecar(pod)
+            logged = pod.log("sidecar")
+            assert f"{warning} " in logged, logged
+            assert "root's current password" in logged
+            assert "rotate the passwords" in logged
+        write_secret(Path(primary.env["SECRET_DIR"]), NEW, cluster.uid, cluster.gid)
+        wait_for_log(replica, "sidecar", "re-pointed with the new replication password", 90)
+        for pod in (primary, replica):
+            warned = pod.log("sidecar").count(warning)
+            restart_sidecar(pod)
+            assert pod.log("sidecar").count(warning) == warned, pod.log("sidecar")
+        for secret in (*DEFAULT_PASSWORDS.all(), *NEW.all()):
+            for pod in (primary, replica):
+                assert secret not in pod.logs(), f"a password is in {pod.name}'s logs"
