@@ -9,13 +9,13 @@ import pytest
 
 from mysql_cluster import MySQLClusterArgs
 from mysql_cluster.config import ConfigError
-from mysql_cluster.server_config import render
+from mysql_cluster.server_config import ServerOptions, render
 from tests.support.option_spellings import ACCEPTED_VALUES, BAD_VALUES, SPELLINGS, Spelling
 
 pytestmark = pytest.mark.unit
 
 
-def refusal(options: dict[str, object]) -> str:
+def refusal(options: ServerOptions) -> str:
     with pytest.raises(ConfigError) as refused:
         MySQLClusterArgs(server_config=options)
     [problem] = refused.value.problems
