@@ -102,7 +102,7 @@ class _Container:
     script: str
     server_image: bool  # the server image, else the backup image
     heavy: bool  # resources of the server, else of the sidecar
-    credentials: tuple[str, ...]  # the password variables it gets, by secretKeyRef (pod_parts.SECRET_KEYS)
+    credentials: tuple[str, ...]  # the passwords it gets: the Secret's files (pod_parts.SECRET_KEYS)
     data: bool  # the data volume
     server_conf: str | None  # "rw", "ro" or not mounted
     kube_api: bool = False  # the projected API token
@@ -168,7 +168,7 @@ def _pod_template(
             image=image or args.backup_image or flavor.default_backup_image,
             image_pull_policy=args.image_pull_policy,
             command=pod_parts.script_command(spec.script),
-            env=common + pod_parts.secret_env(inputs.secret_name, spec.credentials),
+            env=common,
             ports=[core.ContainerPortArgs(name=spec.port[0], container_port=spec.port[1])]
             if spec.port
             else None,

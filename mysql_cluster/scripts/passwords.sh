@@ -23,19 +23,20 @@ render_account_passwords() { # <template> <quoting function> [NAME=value...]: th
 }
 
 refresh_passwords() { # the passwords as the mounted Secret holds them NOW (see "Rotating passwords")
-  # The kubelet updates a mounted Secret's files in running pods (within about a minute), never the
-  # environment: with SECRET_DIR set, each password variable this container was given is re-read from
-  # $SECRET_DIR/<key>/value; without it (or without the file) the environment's value stays.
+  # The kubelet updates a mounted Secret's files in running pods (within about a minute). Each container
+  # mounts only the keys it uses, and gets no password in its environment (stale after a rotation, and
+  # inherited by every process it starts): with SECRET_DIR set, each password variable whose file this
+  # container has is read from $SECRET_DIR/<key>/value, as a shell variable, never exported. Without it
+  # (the script tier's harness), the environment's values stay.
   [[ -n ${SECRET_DIR:-} ]] || return 0
   local pair var file value
   for pair in MYSQL_ROOT_PASSWORD=root-password MYSQL_REPLICATION_PASSWORD=replication-password \
     MYSQL_BACKUP_PASSWORD=backup-password; do
     var=${pair%%=*} file=$SECRET_DIR/${pair#*=}/value
-    [[ -n ${!var:-} && -r $file ]] || continue
+    [[ -r $file ]] || continue
     value=$(<"$file")
     [[ -n $value ]] || continue # an emptied key is a mistake; keep the last value
     printf -v "$var" '%s' "$value"
-    export "${var?}"
   done
 }
 
