@@ -42,6 +42,11 @@ def flavor_env(flavor: Flavor) -> str:
         ("NET_TIMEOUT_VARIABLE", flavor.net_timeout_variable, "the receiver's network timeout (seconds)"),
         ("READ_ONLY_VARIABLES", " ".join(flavor.read_only_variables), "all ON on a replica"),
         (
+            "APPLY_STRICT_VARIABLES",
+            " ".join(f"{name}={value}" for name, value in flavor.apply_strict_variables),
+            "name=value, each on a replica that applies everything",
+        ),
+        (
             "SQL_SHOW_REPLICA_STATUS",
             f"{flavor.show_replica_status};",
             "SQL, `;`-terminated ({{NAME}}: flavors.py)",

@@ -165,6 +165,7 @@ def mariadb_flavor(version: str) -> Flavor:
         # MariaDB binlogs ALTER USER as given: the passwords travel as the hashes it stores
         # (mysql_native_password, each account's plugin since `init_accounts`).
         rotate_passwords=rotate_passwords(hashed=True),
+        apply_strict_variables=(("slave_exec_mode", "STRICT"), ("slave_skip_errors", "OFF")),
         init_passwords=rotate_passwords(),
         backup_host="localhost",
         backup_account=backup_account("localhost", "", BACKUP_GRANTS, (), hashed=True),

@@ -206,6 +206,9 @@ class Flavor:
     another host (initialised by another version, e.g. MySQL 8.4's socket account under 9.7's CLONE
     plugin): creates {{BACKUP_USER}}@`backup_host` as `init_accounts` does, with the Secret's password
     ({{BACKUP_PASSWORD_HASH}} where `account_hashes_sql` is set) and its grants."""
+    apply_strict_variables: tuple[tuple[str, str], ...]
+    """Global variables and the value each must hold on a replica that applies everything its primary sends
+    (an applier that skips errors or turns idempotent hides a divergence; faithful.sh)."""
     init_passwords: str
     """`rotate_passwords` with the passwords themselves (never hashes), for the primary's init file, which the
     server runs unlogged before it accepts a connection (server.sh write_password_init_file)."""

@@ -258,6 +258,7 @@ def mysql_flavor(version: str) -> Flavor:
         replication_monitor_granted="`replication_connection_status`",
         local_admin=local_admin("WITH auth_socket"),
         rotate_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
+        apply_strict_variables=(("replica_exec_mode", "STRICT"), ("replica_skip_errors", "OFF")),
         init_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
         backup_host="%" if clone_plugin else "localhost",
         backup_account=backup_account(
