@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup lint test server-tiers test-unit test-scripts test-check images-db e2e toolchain cluster-up cluster-down up down check bench clean
+.PHONY: setup lint test server-tiers test-unit test-scripts test-check images-db e2e toolchain cluster-up cluster-down up down env check bench clean
 
 ## setup: Debian packages, the virtualenv and the Python packages (idempotent)
 setup:
@@ -72,6 +72,11 @@ up: setup
 
 down: setup
 	bash tools/down.sh
+
+## env: `eval "$(make env)"` gives your shell the pulumi CLI, kubectl, KUBECONFIG, backend and passphrase that
+## `make up` uses (stdout holds only export lines; nothing is printed by make itself)
+env:
+	@bash tools/env.sh
 
 ## check: post-deploy replication checks against the current stack
 check: setup

@@ -12,7 +12,9 @@ from mysql_cluster.config import MySQLClusterArgs
 core = k8s.core.v1
 meta = k8s.meta.v1
 
-# The password variables and their keys in the cluster Secret.
+# The password variables the scripts fill from the Secret's mounted files (lib.sh refresh_passwords), and the
+# keys of those files. Never in a container's environment: that would be stale after a rotation, and seen by
+# every process the container starts.
 SECRET_KEYS = {
     "MYSQL_ROOT_PASSWORD": names.SECRET_KEY_ROOT,
     "MYSQL_REPLICATION_PASSWORD": names.SECRET_KEY_REPLICATION,
@@ -69,21 +71,6 @@ def common_env(cluster: str, args: MySQLClusterArgs, namespace: str) -> list[cor
         core.EnvVarArgs(name="POD_NAME", value_from=field("metadata.name")),
         core.EnvVarArgs(name="POD_NAMESPACE", value_from=field("metadata.namespace")),
         *(core.EnvVarArgs(name=name, value=value) for name, value in plain.items()),
-    ]
-
-
-def secret_env(secret_name: pulumi.Input[str], variables: tuple[str, ...]) -> list[core.EnvVarArgs]:
-    """The given password variables, by reference to the Secret: never a value in the pod spec."""
-    return [
-        core.EnvVarArgs(
-            name=variable,
-            value_from=core.EnvVarSourceArgs(
-                secret_key_ref=core.SecretKeySelectorArgs(
-                    name=secret_name, key=SECRET_KEYS[variable], optional=False
-                )
-            ),
-        )
-        for variable in variables
     ]
 
 

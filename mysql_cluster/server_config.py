@@ -2,9 +2,10 @@
 
 `init-config.sh` appends `custom.cnf` after the flavor's files and before the pod's identity, so user options
 tune the server (buffer pool, connections, binary log expiry) but cannot move what the cluster manages itself:
-identity, paths, GTID replication, read-only, plugins and authentication. Those are refused here, each with
-the reason, before any resource is declared. A change renders a new `custom.cnf`, so a new content-addressed
-ConfigMap, so a rolling restart of every pod (replicas first, the primary last).
+identity, paths, GTID replication and what replicas apply, read-only, plugins and authentication. Those are
+refused (server_options.py: however the servers would read the name), each with the reason, before any
+resource is declared. A change renders a new `custom.cnf`, so a new content-addressed ConfigMap, so a rolling
+restart of every pod (replicas first, the primary last).
 """
 
 from __future__ import annotations
@@ -12,54 +13,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from mysql_cluster import server_options
+from mysql_cluster.server_options import Refusal
 from mysql_cluster.validation import Problems
 
 KEY = "serverConfig"
 
-_IDENTITY = "set per pod by init-config.sh (server_id = serverIdOffset + ordinal, DNS name, port)"
-_PATHS = "the cluster's volumes and sockets; the scripts depend on them"
-_GTID = "GTID replication is how replicas find their position after a restart or a clone"
-_BINLOG = "replicas are seeded from and replicate binary logs; clones from replicas need them"
-_READ_ONLY = "the cluster keeps replicas read-only and the primary writable by itself"
-_REPLICA_START = "the sidecar starts replication after checking its source"
-_SECURITY = "it would let clients or files bypass the cluster's accounts and read-only design"
-_NETWORK = "replicas, probes and Services reach the server over the network on the cluster's port"
-
-# Option names as the server normalises them (lower case, `-` as `_`), after the prefixes the server also
-# accepts (`loose_`, `skip_`, `enable_`, `disable_`, `maximum_`), which would otherwise sneak them in.
-MANAGED: Mapping[str, str] = {
-    **dict.fromkeys(("server_id", "report_host", "report_port", "port"), _IDENTITY),
-    **dict.fromkeys(
-        ("datadir", "socket", "pid_file", "tmpdir", "innodb_data_home_dir", "innodb_log_group_home_dir",
-         "log_bin_index", "relay_log", "relay_log_index", "relay_log_info_file", "master_info_file"),
-        _PATHS,
-    ),
-    **dict.fromkeys(
-        ("gtid_mode", "enforce_gtid_consistency", "gtid_strict_mode", "gtid_domain_id",
-         "gtid_pos_auto_engines", "relay_log_recovery", "relay_log_purge"),
-        _GTID,
-    ),
-    **dict.fromkeys(("log_bin", "log_slave_updates", "log_replica_updates", "sql_log_bin"), _BINLOG),
-    **dict.fromkeys(("read_only", "super_read_only"), _READ_ONLY),
-    **dict.fromkeys(("slave_start", "replica_start"), _REPLICA_START),
-    **dict.fromkeys(
-        ("secure_file_priv", "grant_tables", "init_file", "plugin_load", "plugin_load_add", "plugin_dir",
-         "local_infile", "default_authentication_plugin", "authentication_policy", "symbolic_links"),
-        _SECURITY,
-    ),
-    **dict.fromkeys(("networking", "bind_address", "name_resolve"), _NETWORK),
-}  # fmt: skip
-_PREFIXES = ("loose_", "skip_", "enable_", "disable_", "maximum_")
 # Options of the plugins the server loads with plugin_load_add (MySQL's CLONE plugin: clone_max_data_bandwidth
 # and the like). `mysqld --initialize` loads no plugin and refuses an option it does not know, and every pod's
 # my.cnf is read by an initialisation (the first primary's, each CLONE recipient's private server), so these
 # are written with `loose_`: the initialisation passes over them, the servers that load the plugin apply them
 # (and MariaDB, which has no CLONE plugin, ignores them with a warning).
 _PLUGIN_OPTIONS = ("clone_",)
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-# A value is one line of printable text: option files have no escapes for line breaks, and `#` starts a
-# comment only at the start of a line, so anything else is passed to the server as written.
-_VALUE = re.compile(r"[^\x00-\x1f\x7f]{1,1024}")
+_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?")
+# A value is written as given, so it must be read back as given (see `_reads_back`).
+_VALUES = (
+    "a number, true/false, or one line of printable ASCII text (1 to 1024 characters, no space at either "
+    "end) without '#' (a comment to the option file), '\\' (an escape) or a leading quote (removed)"
+)
 
 ServerOptions = Mapping[str, str | int | bool]
 
@@ -74,37 +45,62 @@ INIT_ONLY: Mapping[str, tuple[str, str]] = {
 _PAGE_SIZES = (4096, 8192, 16384, 32768, 65536)
 
 
+def _reads_back(value: str) -> bool:
+    """Whether the option file gives the server `value` as written: one line (option files have no escape
+    for a line break) of printable ASCII (the server trims, in latin1, what it takes for spaces at either
+    end), without `#` (the rest of the line is a comment, wherever it starts), `\\` (an escape: `\\n`,
+    `\\s`...) or a leading quote (a value between matching quotes loses them)."""
+    return (
+        re.fullmatch(r"[ -~]{1,1024}", value) is not None
+        and value == value.strip()
+        and not any(char in value for char in "#\\")
+        and value[0] not in "'\""
+    )
+
+
 def canonical(option: str) -> str:
-    """The name the server knows the option by: lower case, `_` for `-`, without the accepted prefixes."""
-    name = option.lower().replace("-", "_")
-    for prefix in _PREFIXES:
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
+    """The name the server knows the option by once it strips every prefix: lower case, `_` for `-`."""
+    return server_options.resolved(option)
 
 
 def rendered_name(option: str) -> str:
     """The option's name in custom.cnf: as written, lower case with `_`, `loose_` before a plugin's."""
-    name = option.lower().replace("-", "_")
+    name = server_options.normalized(option)
     if canonical(name).startswith(_PLUGIN_OPTIONS) and not name.startswith("loose_"):
         return f"loose_{name}"
     return name
 
 
+def _refused(option: str, found: Refusal) -> str:
+    """What a refused option may be instead, and why this one is not."""
+    allowed = "no option the cluster manages or forbids"
+    named = found.reading if found.option == found.reading else f"{found.reading}, one of {found.option}"
+    if found.abbreviation:
+        return (
+            f"{allowed}, written in full: MariaDB reads a unique prefix of a name as that option, and "
+            f"{found.reading!r} begins {found.option} ({found.reason})"
+        )
+    if found.reading != server_options.normalized(option):
+        prefixes = ", ".join(f"{prefix}_" for prefix in server_options.PREFIXES)
+        return f"{allowed}: the servers read it as {named} ({found.reason}; they strip {prefixes}, repeated)"
+    return f"{allowed} ({named}: {found.reason})"
+
+
 def validate(problems: Problems, options: object) -> None:
-    """Adds a problem per bad option: not a name, a value that is no single line, or an option the cluster
-    manages itself (with the reason)."""
+    """Adds a problem per bad option: not a name, a value the option file would not read back as given,
+    or an option the cluster manages or forbids (with the reason)."""
     if not isinstance(options, Mapping):
         problems.add(KEY, options, "an object of server options, such as {max_connections: 500}")
         return
     for option, value in options.items():
         key = f"{KEY}.{option}"
         if not isinstance(option, str) or not _NAME.fullmatch(option):
-            problems.add(key, option, "an option name: letters, digits, '_' and '-', at most 64")
+            what = "an option name: letters, digits, '_' and '-', at most 64, ending in a letter or digit"
+            problems.add(key, option, what)
             continue
-        reason = MANAGED.get(canonical(option))
-        if reason is not None:
-            problems.add(key, value, f"no option the cluster manages itself ({canonical(option)}: {reason})")
+        found = server_options.refusal(option)
+        if found is not None:
+            problems.add(key, value, _refused(option, found))
             continue
         if canonical(option) in INIT_ONLY:
             if init_only_value(canonical(option), value) is None:
@@ -112,8 +108,8 @@ def validate(problems: Problems, options: object) -> None:
             continue
         if isinstance(value, bool) or (isinstance(value, int) and not isinstance(value, bool)):
             continue
-        if not isinstance(value, str) or not _VALUE.fullmatch(value) or value != value.strip():
-            problems.add(key, value, "a number, true/false, or one line of text (1 to 1024 characters)")
+        if not isinstance(value, str) or not _reads_back(value):
+            problems.add(key, value, _VALUES)
 
 
 def init_only_value(option: str, value: object) -> str | None:

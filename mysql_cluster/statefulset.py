@@ -102,7 +102,7 @@ class _Container:
     script: str
     server_image: bool  # the server image, else the backup image
     heavy: bool  # resources of the server, else of the sidecar
-    credentials: tuple[str, ...]  # the password variables it gets, by secretKeyRef (pod_parts.SECRET_KEYS)
+    credentials: tuple[str, ...]  # the passwords it gets: the Secret's files (pod_parts.SECRET_KEYS)
     data: bool  # the data volume
     server_conf: str | None  # "rw", "ro" or not mounted
     kube_api: bool = False  # the projected API token
@@ -161,7 +161,7 @@ def _pod_template(
         image = (args.image or flavor.default_image) if spec.server_image else None
         mounts = pod_parts.mounts(data=spec.data, server_conf=spec.server_conf)
         mounts += secrets.pod_mounts(tuple(pod_parts.SECRET_KEYS[variable] for variable in spec.credentials))
-        env = common + pod_parts.secret_env(inputs.secret_name, spec.credentials)
+        env = list(common)
         if spec.kube_api:
             mounts.append(pod_parts.kube_api_mount())
             # What label-pod records in, and checks against, the state ConfigMap (scripts/cluster-facts.sh).

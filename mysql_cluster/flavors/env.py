@@ -42,6 +42,11 @@ def flavor_env(flavor: Flavor) -> str:
         ("NET_TIMEOUT_VARIABLE", flavor.net_timeout_variable, "the receiver's network timeout (seconds)"),
         ("READ_ONLY_VARIABLES", " ".join(flavor.read_only_variables), "all ON on a replica"),
         (
+            "APPLY_STRICT_VARIABLES",
+            " ".join(f"{name}={value}" for name, value in flavor.apply_strict_variables),
+            "name=value, each on a replica that applies everything",
+        ),
+        (
             "SQL_SHOW_REPLICA_STATUS",
             f"{flavor.show_replica_status};",
             "SQL, `;`-terminated ({{NAME}}: flavors.py)",
@@ -67,6 +72,10 @@ def flavor_env(flavor: Flavor) -> str:
         ("GTID_DOMAIN_OPTION", flavor.gtid_domain_option, "empty: a GTID names its server"),
         ("SQL_INIT_ACCOUNTS", flavor.init_accounts, ""),
         ("SQL_ROTATE_PASSWORDS", flavor.rotate_passwords, ""),
+        ("SQL_INIT_PASSWORDS", flavor.init_passwords, ""),
+        ("BACKUP_HOST", flavor.backup_host, "the backup account's host"),
+        ("SQL_BACKUP_ACCOUNT", flavor.backup_account, ""),
+        ("SQL_PASSWORD_HASHES", flavor.account_hashes_sql, "empty: rotate with the passwords themselves"),
         ("LOCAL_ADMIN_USER", LOCAL_ADMIN_USER, "the pod-local administrator: socket authentication"),
         ("SQL_LOCAL_ADMIN", flavor.local_admin, ""),
         ("SQL_PEER_UNAPPLIED", flavor.peer_unapplied_sql, "a re-seed: what a replica received, not applied"),

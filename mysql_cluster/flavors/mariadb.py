@@ -15,6 +15,7 @@ from mysql_cluster.flavors.model import (
     CONNECT_RETRY_SECONDS,
     MYSQL_UID,
     Flavor,
+    backup_account,
     init_accounts,
     local_admin,
     rotate_passwords,
@@ -161,7 +162,17 @@ def mariadb_flavor(version: str) -> Flavor:
         replication_monitor_grant="GRANT SLAVE MONITOR ON *.* TO {{REPLICATION_USER}}@`%`;",
         replication_monitor_granted="SLAVE MONITOR",
         local_admin=local_admin("VIA unix_socket"),
-        rotate_passwords=rotate_passwords(),
+        # MariaDB binlogs ALTER USER as given: the passwords travel as the hashes it stores
+        # (mysql_native_password, each account's plugin since `init_accounts`).
+        rotate_passwords=rotate_passwords(hashed=True),
+        apply_strict_variables=(("slave_exec_mode", "STRICT"), ("slave_skip_errors", "OFF")),
+        init_passwords=rotate_passwords(),
+        backup_host="localhost",
+        backup_account=backup_account("localhost", "", BACKUP_GRANTS, (), hashed=True),
+        account_hashes_sql=(
+            "SELECT PASSWORD({{ROOT_PASSWORD}}), PASSWORD({{REPLICATION_PASSWORD}}),"
+            " PASSWORD({{BACKUP_PASSWORD}});"
+        ),
         init_accounts=init_accounts(
             # SUPER no longer implies READ_ONLY ADMIN (10.11+), but ALL PRIVILEGES does: take it back from
             # the network account so that read_only binds it on replicas.

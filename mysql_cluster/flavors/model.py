@@ -198,6 +198,24 @@ class Flavor:
     rotate_passwords: str
     """Template run by root on the primary's running server when the Secret's passwords may have changed:
     gives root, the replication and the backup user the Secret's passwords (binlogged: replicas follow)."""
+    backup_host: str
+    """Host of the backup account: "localhost" (the backup tool connects over the socket) or "%" (the CLONE
+    plugin's recipient connects over the network)."""
+    backup_account: str
+    """Template run binlogged by the primary's sidecar on data whose backup account is missing or lives at
+    another host (initialised by another version, e.g. MySQL 8.4's socket account under 9.7's CLONE
+    plugin): creates {{BACKUP_USER}}@`backup_host` as `init_accounts` does, with the Secret's password
+    ({{BACKUP_PASSWORD_HASH}} where `account_hashes_sql` is set) and its grants."""
+    apply_strict_variables: tuple[tuple[str, str], ...]
+    """Global variables and the value each must hold on a replica that applies everything its primary sends
+    (an applier that skips errors or turns idempotent hides a divergence; faithful.sh)."""
+    init_passwords: str
+    """`rotate_passwords` with the passwords themselves (never hashes), for the primary's init file, which the
+    server runs unlogged before it accepts a connection (server.sh write_password_init_file)."""
+    account_hashes_sql: str
+    """Template answering, in one row, the hashes the server stores for {{ROOT_PASSWORD}},
+    {{REPLICATION_PASSWORD}} and {{BACKUP_PASSWORD}}, which `rotate_passwords` then applies as
+    {{ROOT_PASSWORD_HASH}}... ("" where the binary log holds only hashes whatever the statement's form)."""
     clone_instance: str
     """Template run by root@localhost on a recipient's private server ("" unless seeding is clone-plugin):
     copies the donor {{DONOR_HOST}}:{{DONOR_PORT}} (also {{DONOR_ADDRESS}}, "host:port", the only donor
@@ -238,10 +256,6 @@ def init_accounts(
     """
     # Account names are quoted with backticks so that the templates hold no single quote (flavor.env
     # quotes every value in single quotes); the scripts substitute the user names as string literals.
-    table_grants = "".join(
-        f"GRANT SELECT ON {table} TO {{{{BACKUP_USER}}}}@`{backup_host}`;\n" for table in backup_table_grants
-    )
-    backup = f"{{{{BACKUP_USER}}}}@`{backup_host}`"
     replication = "CREATE USER {{REPLICATION_USER}}@`%` IDENTIFIED BY {{REPLICATION_PASSWORD}}"
     return (
         "SET SESSION sql_log_bin = 0;\n"
@@ -251,11 +265,23 @@ def init_accounts(
         f"{root_extra}"
         f"{replication}{replication_require};\n"
         "GRANT REPLICATION SLAVE ON *.* TO {{REPLICATION_USER}}@`%`;\n"
-        f"CREATE USER {backup} IDENTIFIED BY {{{{BACKUP_PASSWORD}}}}{backup_require};\n"
-        f"GRANT {', '.join(backup_grants)} ON *.* TO {backup};\n"
-        f"{table_grants}"
+        f"{backup_account(backup_host, backup_require, backup_grants, backup_table_grants, hashed=False)}"
         f"{replication_monitor_grant}\n"
         f"{local_admin}"
+    )
+
+
+def backup_account(
+    host: str, require: str, grants: tuple[str, ...], table_grants: tuple[str, ...], *, hashed: bool
+) -> str:
+    """The backup account and its grants (`init_accounts`, `Flavor.backup_account`); `hashed`: its password
+    given as the server's hash (`rotate_passwords`)."""
+    account = f"{{{{BACKUP_USER}}}}@`{host}`"
+    password = "PASSWORD {{BACKUP_PASSWORD_HASH}}" if hashed else "{{BACKUP_PASSWORD}}"
+    return (
+        f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {password}{require};\n"
+        f"GRANT {', '.join(grants)} ON *.* TO {account};\n"
+        + "".join(f"GRANT SELECT ON {table} TO {account};\n" for table in table_grants)
     )
 
 
@@ -274,15 +300,26 @@ def local_admin(identified: str) -> str:
     )
 
 
-def rotate_passwords(*, backup_host: str = "localhost") -> str:
+def rotate_passwords(*, backup_host: str = "localhost", hashed: bool = False) -> str:
     """The cluster's accounts get the Secret's current passwords (`init_accounts` created them).
 
     Binlogged on purpose, unlike `init_accounts`: every replica applies the same change, so its root login and
     its backup account follow the primary's. `IDENTIFIED BY` keeps each account's authentication plugin.
+    `hashed`: the statements carry the hashes `account_hashes_sql` computed (`IDENTIFIED BY PASSWORD`), for a
+    server that writes the statement into its binary log as it was given (MariaDB: a password in clear there
+    is read by every replication client and kept on every pod's volume until the logs expire).
     """
+
+    def identified(password: str) -> str:
+        return (
+            f"IDENTIFIED BY PASSWORD {{{{{password}_HASH}}}}"
+            if hashed
+            else f"IDENTIFIED BY {{{{{password}}}}}"
+        )
+
     return (
-        "ALTER USER `root`@`localhost` IDENTIFIED BY {{ROOT_PASSWORD}};\n"
-        "ALTER USER `root`@`%` IDENTIFIED BY {{ROOT_PASSWORD}};\n"
-        "ALTER USER {{REPLICATION_USER}}@`%` IDENTIFIED BY {{REPLICATION_PASSWORD}};\n"
-        f"ALTER USER {{{{BACKUP_USER}}}}@`{backup_host}` IDENTIFIED BY {{{{BACKUP_PASSWORD}}}};\n"
+        f"ALTER USER `root`@`localhost` {identified('ROOT_PASSWORD')};\n"
+        f"ALTER USER `root`@`%` {identified('ROOT_PASSWORD')};\n"
+        f"ALTER USER {{{{REPLICATION_USER}}}}@`%` {identified('REPLICATION_PASSWORD')};\n"
+        f"ALTER USER {{{{BACKUP_USER}}}}@`{backup_host}` {identified('BACKUP_PASSWORD')};\n"
     )

@@ -15,6 +15,7 @@ from mysql_cluster.flavors.model import (
     CONNECT_RETRY_SECONDS,
     MYSQL_UID,
     Flavor,
+    backup_account,
     init_accounts,
     local_admin,
     rotate_passwords,
@@ -257,6 +258,17 @@ def mysql_flavor(version: str) -> Flavor:
         replication_monitor_granted="`replication_connection_status`",
         local_admin=local_admin("WITH auth_socket"),
         rotate_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
+        apply_strict_variables=(("replica_exec_mode", "STRICT"), ("replica_skip_errors", "OFF")),
+        init_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
+        backup_host="%" if clone_plugin else "localhost",
+        backup_account=backup_account(
+            "%" if clone_plugin else "localhost",
+            " REQUIRE SSL" if clone_plugin else "",
+            tool["backup_grants"],
+            tool["backup_table_grants"],
+            hashed=False,
+        ),
+        account_hashes_sql="",  # MySQL rewrites a password into its hash before the statement is logged
         init_accounts=init_accounts(
             root_extra="REVOKE SYSTEM_VARIABLES_ADMIN, SUPER, FILE ON *.* FROM `root`@`%`;\n",
             replication_require=" REQUIRE SSL",

@@ -13,6 +13,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=faithful.sh
+source "$(dirname "${BASH_SOURCE[0]}")/faithful.sh"
 
 mode=${1:-stream}
 [[ $mode == stream || $mode == check ]] || die "usage: backup-stream.sh [check]"
@@ -33,10 +35,13 @@ donor_unfit() { # prints why this replica must not be cloned (status 1: it may b
   local status errno sql
   # Errant transactions first: they are the reason that never goes away by itself.
   errant && return 0
-  if ! status=$(query_vertical "$options" "$SQL_SHOW_REPLICA_STATUS" 2>&1); then
+  if ! status=$(query_vertical "$options" "$(faithful_query)" 2>&1); then
     printf 'its replication state cannot be read: %s' "$(one_line "$(redact "$status")")"
     return 0
   fi
+  # Then what makes it drop or bend what it receives: a copy of it is not the primary's data, and seeding a
+  # lost primary from it would make that the cluster's (checked here whether or not the primary is away).
+  unfaithful "$status" && return 0
   errno=$(field "$status" "$LAST_IO_ERRNO_COLUMN") || errno=0
   sql=$(field "$status" "$SQL_RUNNING_COLUMN") || sql=No
   if [[ $errno == "$SOURCE_PURGED_ERRNO" ]]; then
@@ -83,7 +88,7 @@ if [[ $mode == check ]]; then
   # So wait until the rotation reached this donor: the primary's sidecar applies it within a check of
   # seeing the new Secret, replicas receive it by replication. Not while the primary is away: re-seeding a
   # lost primary needs such a donor, and the primary's server applies the Secret's passwords as it starts.
-  if [[ $(root_password_option_file) == */client-root-previous.cnf ]] && { ((ORDINAL == 0)) || ! primary_away; }; then
+  if secret_root_password_refused && { ((ORDINAL == 0)) || ! primary_away; }; then
     printf 'its data does not take the Secret'"'"'s root password yet (a password rotation is on its way to '
     printf 'it): its copy would refuse its recipient\n'
     exit 1

@@ -11,29 +11,32 @@
 LAST_ROOT_PASSWORD_FILE_NAME="last-root-password"
 PENDING_ROOT_PASSWORD_FILE_NAME="pending-root-password"
 
-render_account_passwords() { # <template> <quoting function>: the template with the accounts' Secret passwords
+render_account_passwords() { # <template> <quoting function> [NAME=value...]: the template with the accounts'
+  # Secret passwords (and the further values given)
   render_sql "$1" \
     ROOT_PASSWORD="$("$2" "$MYSQL_ROOT_PASSWORD")" \
     REPLICATION_USER="$("$2" "$REPLICATION_USER")" \
     REPLICATION_PASSWORD="$("$2" "$MYSQL_REPLICATION_PASSWORD")" \
     BACKUP_USER="$("$2" "$BACKUP_USER")" \
-    BACKUP_PASSWORD="$("$2" "$MYSQL_BACKUP_PASSWORD")"
+    BACKUP_PASSWORD="$("$2" "$MYSQL_BACKUP_PASSWORD")" \
+    "${@:3}"
 }
 
 refresh_passwords() { # the passwords as the mounted Secret holds them NOW (see "Rotating passwords")
-  # The kubelet updates a mounted Secret's files in running pods (within about a minute), never the
-  # environment: with SECRET_DIR set, each password variable this container was given is re-read from
-  # $SECRET_DIR/<key>/value; without it (or without the file) the environment's value stays.
+  # The kubelet updates a mounted Secret's files in running pods (within about a minute). Each container
+  # mounts only the keys it uses, and gets no password in its environment (stale after a rotation, and
+  # inherited by every process it starts): with SECRET_DIR set, each password variable whose file this
+  # container has is read from $SECRET_DIR/<key>/value, as a shell variable, never exported. Without it
+  # (the script tier's harness), the environment's values stay.
   [[ -n ${SECRET_DIR:-} ]] || return 0
   local pair var file value
   for pair in MYSQL_ROOT_PASSWORD=root-password MYSQL_REPLICATION_PASSWORD=replication-password \
     MYSQL_BACKUP_PASSWORD=backup-password; do
     var=${pair%%=*} file=$SECRET_DIR/${pair#*=}/value
-    [[ -n ${!var:-} && -r $file ]] || continue
+    [[ -r $file ]] || continue
     value=$(<"$file")
     [[ -n $value ]] || continue # an emptied key is a mistake; keep the last value
     printf -v "$var" '%s' "$value"
-    export "${var?}"
   done
 }
 
@@ -75,13 +78,30 @@ root_option_file() { # the local server's administrator for this pod's scripts; 
   # Data initialised before that account existed (the primary's sidecar adds it) falls back to root, whose
   # remembered passwords are kept current all the same (no login at all while the Secret's is the last that
   # worked), so that the fallback holds at every moment.
-  local password admin
-  password=$(root_password_option_file)
+  # Where the administrator answers, no root password is kept on the volume any longer (every file there
+  # is readable by whoever gets the volume): the remembered ones are removed.
+  local admin
   admin=$(client_option_file local-admin "${LOCAL_ADMIN_USER:-mysql}" "" "$(server_socket)")
   if server_answers "$admin"; then
+    if [[ -n ${DATA_ROOT:-} ]]; then
+      remember_root_password "$LAST_ROOT_PASSWORD_FILE_NAME" ""
+      remember_root_password "$PENDING_ROOT_PASSWORD_FILE_NAME" ""
+    fi
     printf '%s' "$admin"
   else
-    printf '%s' "$password"
+    root_password_option_file
+  fi
+}
+
+secret_root_password_refused() { # the server answers, but not to the Secret's root password (a rotation
+  # on its way to this data: the primary applies it, a replica receives it by replication)
+  local admin current
+  current=$(client_option_file root root "$MYSQL_ROOT_PASSWORD" "$(server_socket)")
+  admin=$(client_option_file local-admin "${LOCAL_ADMIN_USER:-mysql}" "" "$(server_socket)")
+  if server_answers "$admin"; then
+    ! server_answers "$current"
+  else
+    [[ $(root_password_option_file) == */client-root-previous.cnf ]]
   fi
 }
 

@@ -18,7 +18,8 @@
 #       leaves its replicas to the heartbeat's age in time.
 #     Without a heartbeat yet and not caught up (a cluster whose primary has not written one), both threads
 #     must run and the lag be known and <= MAX_LAG_SECONDS. A broken, stopped or lagging replica leaves the
-#     read Service; it stays alive. So does a replica whose re-clone the sidecar refused (the reason from
+#     read Service; it stays alive. So does a replica that does not apply everything its primary sends (a
+#     replication filter, a skip, a lenient applier, another source: faithful.sh), whatever its freshness. So does a replica whose re-clone the sidecar refused (the reason from
 #     $RUN_DIR/reclone-refused) or whose data/ is being cloned.
 #   Known limit of the second proof: a receiver that reconnects after an absence and streams the backlog
 #   more slowly than its applier applies it is caught up with what it received at each instant, so it counts
@@ -29,6 +30,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=heartbeat.sh
 source "$(dirname "${BASH_SOURCE[0]}")/heartbeat.sh"
+# shellcheck source-path=SCRIPTDIR source=faithful.sh
+source "$(dirname "${BASH_SOURCE[0]}")/faithful.sh"
 
 fail() { # <reason...>: one line, no secrets
   printf 'not ready: %s\n' "$(one_line "$(redact "$*")")"
@@ -82,7 +85,7 @@ for variable in $READ_ONLY_VARIABLES; do
   selects+="${selects:+, }@@global.$variable AS $variable"
 done
 query="SELECT $selects;"
-((ORDINAL > 0)) && query+=$'\n'"$SQL_SHOW_REPLICA_STATUS"
+((ORDINAL > 0)) && query+=$'\n'"$(faithful_query)"
 output=$(query_vertical "$root" "$query" 2>&1) || fail "the server does not answer: $output"
 
 if ((ORDINAL == 0)); then
@@ -95,6 +98,10 @@ for variable in $READ_ONLY_VARIABLES; do
   [[ $value == 1 || $value == ON ]] || fail "replica is writable ($variable=$value)"
 done
 io=$(field "$output" "$IO_RUNNING_COLUMN") || fail "replication is not configured"
+# A filter, a skip or another source: data that may differ from the primary's, whatever its freshness.
+if reason=$(unfaithful "$output"); then
+  fail "$reason"
+fi
 sql=$(field "$output" "$SQL_RUNNING_COLUMN") || sql=missing
 lag=$(field "$output" "$LAG_COLUMN") || lag=NULL
 host=$(field "$output" "$SOURCE_HOST_COLUMN") || host=unknown

@@ -136,7 +136,7 @@ write_password_init_file() { # ordinal 0: writes $password_init_file, giving the
   require_env MYSQL_ROOT_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_BACKUP_PASSWORD REPLICATION_USER BACKUP_USER
   local sql
   # IF EXISTS goes into the template, not the rendered SQL: a password may contain "ALTER USER ".
-  sql=$(render_account_passwords "${SQL_ROTATE_PASSWORDS//ALTER USER /ALTER USER IF EXISTS }" init_literal)
+  sql=$(render_account_passwords "${SQL_INIT_PASSWORDS//ALTER USER /ALTER USER IF EXISTS }" init_literal)
   write_file_atomically "$password_init_file" 0600 \
     "SET SESSION sql_log_bin = 0;"$'\n'"$SQL_LITERAL_MODE"$'\n'"$sql"
 }

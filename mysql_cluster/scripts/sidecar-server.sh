@@ -14,15 +14,41 @@ apply_passwords() { # primary: gives the cluster's accounts the Secret's current
   # ALTER USER is binlogged: every replica receives the new hashes (its root login follows; its replication
   # re-points once it sees the new password, rotate_replication_password). Run once per sidecar start and on
   # every change of the Secret; the same passwords again change nothing but the hashes' salts.
-  local digest
+  local digest sql
   digest=$(password_digest "$MYSQL_ROOT_PASSWORD:$MYSQL_REPLICATION_PASSWORD:$MYSQL_BACKUP_PASSWORD")
   [[ $digest != "$applied_passwords_digest" ]] || return 0
-  printf '%s\n' "$SQL_LITERAL_MODE" "$(render_account_passwords "$SQL_ROTATE_PASSWORDS" sql_literal)" |
-    run_sql_quietly "$root" "passwords: applying the Secret's passwords" || return 1
+  sql=$(render_binlogged_accounts "$SQL_ROTATE_PASSWORDS") || return 1
+  printf '%s\n' "$SQL_LITERAL_MODE" "$sql" | run_sql_quietly "$root" "passwords: applying the Secret's passwords" ||
+    return 1
   log "passwords: applied the Secret's passwords to root, $REPLICATION_USER and $BACKUP_USER (binlogged:" \
     "the replicas follow)"
   applied_passwords_digest=$digest
   root=$(root_option_file)
+}
+
+render_binlogged_accounts() { # <template>: the template with the Secret's passwords, fit for the binary log
+  # Where the server writes a statement into its binary log as given (MariaDB), the passwords travel as the
+  # hashes it stores ({{ROOT_PASSWORD_HASH}}...), computed first by a SELECT (never logged): no password in
+  # clear reaches a binary or relay log, which every replication client reads and every pod keeps until the
+  # logs expire (issue 17). Elsewhere the server logs only the hash whatever the statement's form.
+  local row hashes=()
+  if [[ -n $SQL_PASSWORD_HASHES ]]; then
+    row=$(printf '%s\n' "$SQL_LITERAL_MODE" "$(render_account_passwords "$SQL_PASSWORD_HASHES" sql_literal)" |
+      run_sql "$root" 2>&1) || {
+      log "passwords: hashing the Secret's passwords failed: $(redact "$row")"
+      return 1
+    }
+    IFS=$'\t' read -r -a hashes <<<"$row"
+    if ((${#hashes[@]} != 3)) || [[ ${hashes[*]} =~ [^*0-9A-F\ ] ]]; then
+      log "passwords: the server's hashes of the Secret's passwords are not what the scripts expect" \
+        "(${#hashes[@]} fields)"
+      return 1
+    fi
+  fi
+  render_account_passwords "$1" sql_literal \
+    ROOT_PASSWORD_HASH="$(sql_literal "${hashes[0]:-}")" \
+    REPLICATION_PASSWORD_HASH="$(sql_literal "${hashes[1]:-}")" \
+    BACKUP_PASSWORD_HASH="$(sql_literal "${hashes[2]:-}")"
 }
 
 accounts_reconciled= # primary: the accounts have what this version of the scripts relies on
@@ -48,6 +74,7 @@ reconcile_accounts() { # primary: adds to data initialised by an older version w
       log "accounts: the scripts keep logging in as root@localhost (with the Secret's password)"
     fi
   fi
+  reconcile_backup_account || return 1
   grants=$(run_sql "$root" <<<"SHOW GRANTS FOR $(sql_literal "$REPLICATION_USER")@'%';" 2>/dev/null) || return 1
   if [[ $grants != *"$REPLICATION_MONITOR_GRANTED"* ]]; then
     render_sql "$SQL_REPLICATION_MONITOR_GRANT" REPLICATION_USER="$(sql_literal "$REPLICATION_USER")" |
@@ -56,6 +83,27 @@ reconcile_accounts() { # primary: adds to data initialised by an older version w
       "replicas by it; binlogged: the replicas follow)"
   fi
   accounts_reconciled=yes
+}
+
+reconcile_backup_account() { # primary: the backup account where this version's seeding looks for it
+  # Data initialised by another version may hold it at another host (MySQL 8.4's XtraBackup connected over
+  # the socket, backup@localhost; 9.7's CLONE plugin recipients connect over the network, backup@'%'
+  # REQUIRE SSL): every clone was refused (1045) and every rotation failed on the missing account. Created
+  # with the Secret's password and its grants, the other host's account dropped (nothing uses it any longer);
+  # binlogged, so every replica and every later clone has the same.
+  local user host elsewhere present sql
+  user=$(sql_literal "$BACKUP_USER") host=$(sql_literal "$BACKUP_HOST")
+  present=$(run_sql "$root" <<<"SELECT COUNT(*) FROM mysql.user WHERE User = $user AND Host = $host;" \
+    2>/dev/null) || return 1
+  elsewhere=$(run_sql "$root" <<<"SELECT CONCAT(QUOTE(User), CHAR(64), QUOTE(Host)) FROM mysql.user \
+WHERE User = $user AND Host <> $host ORDER BY Host;" 2>/dev/null) || return 1
+  [[ $present == 0 || -n $elsewhere ]] || return 0
+  sql=$(render_binlogged_accounts "$SQL_BACKUP_ACCOUNT") || return 1
+  [[ -z $elsewhere ]] || sql+=$'\n'"DROP USER IF EXISTS ${elsewhere//$'\n'/, };"
+  printf '%s\n' "$SQL_LITERAL_MODE" "$sql" |
+    run_sql_quietly "$root" "accounts: creating $BACKUP_USER@$BACKUP_HOST" || return 1
+  log "accounts: $BACKUP_USER@$BACKUP_HOST created for this version's seeding${elsewhere:+, dropped ${elsewhere//$'\n'/, }}" \
+    "(binlogged: the replicas follow)"
 }
 
 forget_replication_source() { # the primary replicates from nobody
@@ -101,4 +149,41 @@ run_upgrade_step() { # the flavor's upgrade step; a no-op when the data is alrea
   fi
   log "upgrade: $UPGRADE_BIN upgraded the system tables to the server's version: $(one_line "$(redact \
     "$(tail -n 3 <<<"$output")")")"
+}
+
+# --------------------------------------------------------------------------- passwords in logs --
+
+backslash_escaped() { # <value>: its quotes and backslashes escaped with a backslash
+  local value=${1//\\/\\\\}
+  value=${value//\'/\\\'}
+  printf '%s' "${value//\"/\\\"}"
+}
+
+warn_of_passwords_in_logs() { # every pod: names its binary and relay logs holding a current password in clear
+  # Before this version the primary's sidecar applied the Secret's passwords to MariaDB as given, and MariaDB
+  # logs such a statement verbatim: every binary and relay log written since holds them, each pod keeps
+  # them until they expire, and every replication client reads them (issue 17). They are searched for each
+  # current password exactly as the sidecar sent it (an SQL literal); the files are never changed (purging
+  # binary logs a replica still needs would break it): what a person must do is rotate the passwords, after
+  # which those files hold only passwords that open nothing, and expire.
+  [[ -n $SQL_PASSWORD_HASHES ]] || return 0
+  local files=() pair name password found
+  shopt -s nullglob
+  files=("$DATA_ROOT"/data/*-bin.[0-9]*)
+  shopt -u nullglob
+  ((${#files[@]} > 0)) || return 0
+  for pair in root:MYSQL_ROOT_PASSWORD "$REPLICATION_USER":MYSQL_REPLICATION_PASSWORD \
+    "$BACKUP_USER":MYSQL_BACKUP_PASSWORD; do
+    name=${pair%%:*} password=${pair#*:}
+    password=${!password}
+    [[ -n $password && $password != *$'\n'* ]] || continue
+    # The pattern goes through a file descriptor: a password is never on a command line.
+    # As the sidecar quoted it, and as a client escaping quotes with a backslash would have.
+    found=$(grep -lF -f <(printf '%s\n' "$(sql_literal "$password")" "'$(backslash_escaped "$password")'") \
+      -- "${files[@]}" 2>/dev/null) || continue
+    log "passwords: WARNING: $(wc -l <<<"$found") binary or relay log file(s) on this pod's volume hold" \
+      "$name's current password in clear, written by an earlier version of this program (first:" \
+      "${found%%$'\n'*}); rotate the passwords (README, \"Rotating passwords\"), after which those files" \
+      "hold only passwords that open nothing until they expire (binlog_expire_logs_seconds)"
+  done
 }

@@ -61,11 +61,11 @@ wait_for_root() { # <timeout>: polls until the server answers whichever root pas
     sleep 1
     waited=$((waited + 1))
   done
-  if [[ $(root_password_option_file) == */client-root-previous.cnf ]]; then
+  if secret_root_password_refused; then
     # A rotation this data has not received yet (the pod restarted in its middle): the primary applies it
     # now, a replica receives it by replication.
-    log "the local server answers (after ${waited}s) to the root password remembered on the data volume," \
-      "not yet to the Secret's"
+    log "the local server answers (after ${waited}s), not yet to the Secret's root password (a rotation on" \
+      "its way to this data)"
   else
     log "the local server answers (after ${waited}s)"
   fi
@@ -233,6 +233,7 @@ fi
 wait_for_root "$wait_timeout" || die "giving up; the container restarts and waits again"
 last_run=$(server_run)
 run_upgrade_step || die "the upgrade step failed (the container restarts and tries again)"
+warn_of_passwords_in_logs
 if ((ORDINAL > 0)); then
   configure_until_done
 else

@@ -18,7 +18,7 @@ from .discovery import PASSWORD_ENV, Request, Target, resolve
 from .kube import Kubectl, port_forwards
 from .model import Address, Cluster, ConfigError, ExitCode, Report, Rollout
 from .project import flavors, names
-from .render import render_json, render_table, use_colour
+from .render import printable, render_json, render_table, use_colour
 from .run import Options, check_cluster
 
 PORT_FORWARD_TIMEOUT = 20.0  # seconds for kubectl to open a forward (it first waits for the pod to run)
@@ -188,7 +188,7 @@ def _progress(attempt: int, elapsed: float, args: argparse.Namespace, report: Re
     more = f" and {len(report.failures) - 4} more" if len(report.failures) > 4 else ""
     return (
         f"[check] attempt {attempt} at {elapsed:.0f}s of {args.wait:g}s: {report.exit_code.name.lower()}: "
-        f"{failed}{more}; next in {args.interval:g}s"
+        f"{printable(failed)}{more}; next in {args.interval:g}s"
     )
 
 
@@ -207,5 +207,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         sys.stdout.write(render_table(report, colour=use_colour(sys.stdout, args.color)))
     if report.error is not None and args.json:
-        print(f"[check] {report.error}", file=sys.stderr)
+        print(f"[check] {printable(report.error, lines=True)}", file=sys.stderr)
     return int(report.exit_code)

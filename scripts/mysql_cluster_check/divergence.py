@@ -23,7 +23,9 @@ def divergence_failures(pods: Sequence[PodState]) -> list[Failure]:
     primary = next((p for p in pods if p.role == "primary"), None)
     if primary is None or primary.flavor is None:
         return []
-    return _errant_failures(primary, pods) + _stale_failures(primary, pods)
+    return (
+        _errant_failures(primary, pods) + _diverged_failures(primary, pods) + _stale_failures(primary, pods)
+    )
 
 
 def _errant_failures(primary: PodState, pods: Sequence[PodState]) -> list[Failure]:
@@ -46,6 +48,56 @@ def _errant_failures(primary: PodState, pods: Sequence[PodState]) -> list[Failur
             expected = "only transactions replicated from the primary (re-clone this replica)"
             failures.append(Failure(pod.name, Check.ERRANT, observed, expected))
     return failures
+
+
+def _diverged_failures(primary: PodState, pods: Sequence[PodState]) -> list[Failure]:
+    """Replicas holding transactions of an origin the primary's history knows, beyond what the primary holds
+    of it: the primary was re-seeded or restored without them (MariaDB numbers by domain and server id, so a
+    primary that wrote on under the same identity would even hand out those numbers again for other rows;
+    issue 15). Replication carries on from the primary's new origin and never tells. The primary's own,
+    current origin is left out: it writes under it while the pods are read one after the other, so a replica
+    may have applied more of it than the primary's reading showed. An origin the primary lacks altogether is
+    `_errant_failures`'."""
+    assert primary.flavor is not None
+    variable = flavors.get_flavor(primary.flavor).gtid_history_variable
+    history = primary.gtid_variables.get(variable)
+    if history is None:
+        return []
+    known = gtid_origins(primary.flavor, history) - {origin for origin in [_own_origin(primary)] if origin}
+    failures = []
+    for pod in pods:
+        if pod.role != "replica" or variable not in pod.gtid_variables:
+            continue
+        try:
+            lacking = gtid.missing(primary.flavor, pod.gtid_variables[variable], history)
+        except ValueError:
+            continue
+        items = [item for item in lacking.split(",") if item and _origin(primary.flavor, item) in known]
+        if primary.flavor == "mariadb" and primary.gtid_domain_id is None:  # an older reading: be safe
+            items = [item for item in items if item.split("-")[1] != str(primary.server_id)]
+        if items:
+            observed = f"{variable} holds transactions the primary lacks: {','.join(items)}"
+            expected = "a prefix of the primary's history"
+            detail = (
+                "the primary lost them (re-seeded or restored without them): this replica holds rows the "
+                "primary does not, and replicates on as if it did not; a person must decide which copy to "
+                'keep (README, "A replica ahead of its primary")'
+            )
+            failures.append(Failure(pod.name, Check.DIVERGED, observed, expected, detail))
+    return failures
+
+
+def _own_origin(pod: PodState) -> str | None:
+    """The origin a pod writes under now: MySQL its server_uuid, MariaDB its domain and server id."""
+    if pod.flavor == "mariadb":
+        if pod.gtid_domain_id is None or pod.server_id is None:
+            return None
+        return f"{pod.gtid_domain_id}-{pod.server_id}"
+    return pod.server_uuid.lower() if pod.server_uuid else None
+
+
+def _origin(flavor: str, item: str) -> str:
+    return next(iter(gtid.origins(flavor, item)))
 
 
 def _stale_failures(primary: PodState, pods: Sequence[PodState]) -> list[Failure]:

@@ -39,6 +39,7 @@ class Check:
     LAG = "replication_lag"
     ERRANT = "errant_transactions"  # transactions that originated on a replica, not on the primary
     STALE = "stale_replica"  # the primary cannot serve the replica's position (1236; MySQL 13114)
+    DIVERGED = "diverged_replica"  # transactions of an origin the primary knows, which the primary lacks
     CANARY = "canary"
     ROLLOUT = "rollout"  # cluster-level: the StatefulSet, not a pod (`Failure.pod` is None)
 
@@ -147,6 +148,7 @@ class PodState:
     version: str | None = None  # VERSION() as the server reports it
     server_id: int | None = None
     server_uuid: str | None = None  # MySQL only; MariaDB has no server_uuid
+    gtid_domain_id: int | None = None  # MariaDB only: the domain of the transactions it writes
     read_only: bool | None = None
     super_read_only: bool | None = None  # MySQL only
     gtid_position: str | None = None  # gtid_executed (MySQL) or gtid_current_pos (MariaDB)

@@ -94,7 +94,14 @@ def _applier_errors(
 def _variables(flavor: flavors.Flavor) -> tuple[str, ...]:
     """server_id, the flavor's identity and read-only variables, and its GTID positions: what the server has
     applied, what it purged (MySQL), what it applied as a replica (MariaDB's gtid_slave_pos)."""
-    wanted = ("server_id", flavor.server_uuid_variable, *flavor.read_only_variables, *_gtid_variables(flavor))
+    domain = "gtid_domain_id" if flavor.gtid_domain_option else None  # MariaDB
+    wanted = (
+        "server_id",
+        flavor.server_uuid_variable,
+        domain,
+        *flavor.read_only_variables,
+        *_gtid_variables(flavor),
+    )
     return tuple(dict.fromkeys(var for var in wanted if var))
 
 
@@ -143,6 +150,7 @@ def interpret(name: str, ordinal: int, endpoint: str, raw: RawState) -> PodState
         version=version,
         server_id=_int(variables.get("server_id")),
         server_uuid=variables.get(flavor.server_uuid_variable) if flavor.server_uuid_variable else None,
+        gtid_domain_id=_int(variables.get("gtid_domain_id")),
         read_only=_flag(variables.get("read_only")),
         super_read_only=_flag(variables.get("super_read_only")) if super_read_only else None,
         gtid_position=_gtid(variables.get(flavor.gtid_executed_variable)),

@@ -1,5 +1,9 @@
 """A report as a table for people (coloured only on a terminal) or as JSON for machines.
 
+Everything the table prints comes through `printable`: error messages, host names, thread states, versions
+and GTID sets are the servers' (and anyone's who can name a table or a replication source), and a terminal
+obeys the control characters in them. JSON escapes them itself.
+
 The JSON schema is documented in README.md beside this file; its `schema` field changes when a field
 changes meaning or disappears (new fields may be added without a change).
 """
@@ -27,6 +31,18 @@ def use_colour(stream: IO[str], mode: str = "auto") -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
+def printable(text: str, *, lines: bool = False) -> str:
+    """`text` with every character a terminal would not just print (controls, line and paragraph
+    separators, bidirectional overrides) written as its Python escape, visibly: `\\x1b[2J`, `\\r`,
+    `\\u202e`. `lines` keeps line breaks (a multi-line message of our own making)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() or (lines and char == "\n") else char.encode("unicode_escape").decode()
+        for char in text
+    )
+
+
 def _painter(colour: bool) -> Paint:
     def paint(text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if colour and text else text
@@ -47,7 +63,10 @@ def render_table(report: Report, colour: bool = False) -> str:
     paint = _painter(colour)
     lines = []
     if report.pods:
-        rows = [_pod_row(pod, report.canary.get(pod.name)) for pod in report.pods]
+        rows = [
+            tuple(printable(cell) for cell in _pod_row(pod, report.canary.get(pod.name)))
+            for pod in report.pods
+        ]
         widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
         lines.append(_line(HEADER, widths, lambda _column, cell: paint(cell, BOLD)))
         lines.extend(
@@ -115,23 +134,23 @@ def _colour_cell(column: str, cell: str, paint: Paint) -> str:
 
 
 def _failure_line(failure: Failure, paint: Paint) -> str:
-    line = f"{paint('FAIL', RED)} {failure.subject} {failure.check}: observed {failure.observed}"
-    line += f", expected {failure.expected}"
-    return line + (f" ({failure.detail})" if failure.detail else "")
+    line = f"{failure.subject} {failure.check}: observed {failure.observed}, expected {failure.expected}"
+    line += f" ({failure.detail})" if failure.detail else ""
+    return f"{paint('FAIL', RED)} {printable(line)}"
 
 
 def _verdict(report: Report, paint: Paint) -> str:
     if report.error is not None:
-        return f"{paint('ERROR', RED)}: {report.error}"
+        return f"{paint('ERROR', RED)}: {printable(report.error, lines=True)}"
     if report.healthy:
         replicas = len(report.pods) - 1
-        text = f"{paint('HEALTHY', GREEN)}: {report.cluster.primary} is the only writable pod"
+        text = f"{paint('HEALTHY', GREEN)}: {printable(report.cluster.primary)} is the only writable pod"
         text += f", {replicas} replica{'s' if replicas != 1 else ''} replicating from it"
         delays = [c.delay_seconds for c in report.canary.values() if c.delay_seconds is not None]
         if delays:
             text += f", canary seen on every replica in at most {max(delays):.3f}s"
         if report.rollout is not None:
-            text += f", rollout complete at revision {report.rollout.update_revision or '-'}"
+            text += f", rollout complete at revision {printable(report.rollout.update_revision or '-')}"
         return text
     unreachable = sum(not pod.reachable for pod in report.pods)
     word = paint("UNREACHABLE", RED) if unreachable else paint("UNHEALTHY", RED)

@@ -10,6 +10,7 @@ import dataclasses
 import pytest
 from mysql_cluster_check import Check
 from mysql_cluster_check.checks import evaluate, gtid_origins
+from mysql_cluster_check.model import PodState
 
 from tests.support.pods import Pod, wait_until
 
@@ -68,3 +69,49 @@ def test_replica_behind_or_ahead_of_the_primarys_reading_is_not_errant() -> None
     primary = dataclasses.replace(primary, gtid_variables={"gtid_binlog_state": "0-100-57"})
     for state in (behind, ahead):
         assert [f for f in evaluate(recorded_cluster(), [primary, state]) if f.check == Check.ERRANT] == []
+
+
+def diverged(primary: PodState, replica: PodState) -> list[tuple[str | None, str]]:
+    return [
+        (f.pod, f.observed)
+        for f in evaluate(recorded_cluster(), [primary, replica])
+        if f.check == Check.DIVERGED
+    ]
+
+
+def test_a_mariadb_replica_beyond_a_re_seeded_primarys_old_numbers_is_reported() -> None:
+    """Issue 15, defect 1 (A), as the check sees it: the primary re-seeded from a replica that had applied
+    0-100-15 of the 0-100-21 it received, writing on in domain 1; the other replica holds 0-100-21. Same
+    origin, so not errant, and replication runs: before, nothing was reported."""
+    primary, replica = recorded_pods("mariadb-10.11-healthy")
+    primary = dataclasses.replace(
+        primary, server_id=100, gtid_domain_id=1, gtid_variables={"gtid_binlog_state": "0-100-15,1-100-40"}
+    )
+    ahead = dataclasses.replace(replica, gtid_variables={"gtid_binlog_state": "0-100-21,1-100-38"})
+    assert diverged(primary, ahead) == [
+        ("mysql-1", "gtid_binlog_state holds transactions the primary lacks: 0-100-21")
+    ]
+    # Behind on the old numbers, or ahead of the primary's reading on its current origin: nothing to report.
+    for fine in ("0-100-15,1-100-41", "0-100-9"):
+        assert (
+            diverged(primary, dataclasses.replace(replica, gtid_variables={"gtid_binlog_state": fine})) == []
+        )
+    # A reading without the domain (older recordings): the primary's server id is left out, never a guess.
+    unknown = dataclasses.replace(primary, gtid_domain_id=None)
+    assert diverged(unknown, ahead) == []
+
+
+def test_a_mysql_replica_holding_more_of_the_lost_primarys_transactions_is_reported() -> None:
+    """The MySQL side: the re-seeded primary has a new server_uuid and the old one's transactions up to 25;
+    a replica holds them up to 31. The primary's own, current origin is never compared (a race)."""
+    primary, replica = recorded_pods("mysql-9.7-healthy")
+    old, new = "3e11fa47-71ca-11e1-9e33-c80aa9429562", "4e11fa47-71ca-11e1-9e33-c80aa9429562"
+    primary = dataclasses.replace(
+        primary, server_uuid=new, gtid_variables={"gtid_executed": f"{old}:1-25,{new}:1-7"}
+    )
+    ahead = dataclasses.replace(replica, gtid_variables={"gtid_executed": f"{old}:1-31,{new}:1-5"})
+    assert diverged(primary, ahead) == [
+        ("mysql-1", f"gtid_executed holds transactions the primary lacks: {old}:26-31")
+    ]
+    racing = dataclasses.replace(replica, gtid_variables={"gtid_executed": f"{old}:1-25,{new}:1-9"})
+    assert diverged(primary, racing) == []

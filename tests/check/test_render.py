@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 
 import pytest
 from mysql_cluster_check import CanaryResult, PodState, Report, render_json, render_table, report_to_json
 from mysql_cluster_check.checks import evaluate
+from mysql_cluster_check.cli import _progress
+from mysql_cluster_check.probe import interpret
 from mysql_cluster_check.render import use_colour
 
-from .conftest import recorded_cluster, recorded_pods
+from .conftest import recorded, recorded_cluster, recorded_pods
 
 pytestmark = pytest.mark.check
 
@@ -164,3 +167,53 @@ def test_json_schema_fields_are_stable() -> None:
         "replication_sql_thread",
         "No",
     )
+
+
+# Text a server (or anyone who can name a table, a host or a replication source) controls, with what a
+# terminal obeys: clear the screen, move to the line's start, retitle the window, reverse the text, a C1
+# control sequence introducer, and line breaks that would forge lines of the report.
+HOSTILE = "\x1b[2J\rHEALTHY: all good\n\x1b]0;pwned\x07\u202egnp.\x9b31m\x00\t"
+
+
+def _hostile_pods() -> list[PodState]:
+    primary, replica = recorded("mariadb-10.11-sql-error")
+    replica = json.loads(json.dumps(replica))
+    replica["version"] = "10.11.19-MariaDB" + HOSTILE
+    replica["variables"]["gtid_current_pos"] = "0-100-13" + HOSTILE
+    row = replica["replica_status"][0]
+    row["Master_Host"] = "evil" + HOSTILE
+    row["Slave_IO_Running"] = "Connecting" + HOSTILE
+    row["Last_IO_Errno"], row["Last_IO_Error"] = 2003, "can't connect" + HOSTILE
+    row["Last_SQL_Error"] = "Duplicate entry" + HOSTILE
+    pods = [
+        interpret(f"mysql-{i}", i, f"127.0.0.1:{33061 + i}", raw) for i, raw in enumerate([primary, replica])
+    ]
+    down = PodState("mysql-2", 2, "replica", "127.0.0.1:1", error="2003 gone" + HOSTILE)
+    return [*pods, down]
+
+
+def _unprintable(text: str) -> list[str]:
+    return [char for char in text if not char.isprintable() and char != "\n"]
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_server_supplied_text_reaches_the_terminal_escaped(colour: bool) -> None:
+    """Issue 17, defect 8: every string a server supplied (Last_*_Error, Source_Host, the thread states,
+    VERSION(), GTID sets, connection errors, canary details) is printed with its control characters
+    escaped, visibly: nothing a terminal obeys, no forged line."""
+    canary = {"mysql-1": CanaryResult("failed", detail="read failed: 1146" + HOSTILE)}
+    report = report_of("", canary, pods=_hostile_pods())
+    text = render_table(report, colour=colour)
+    own = text.replace("\033[31m", "").replace("\033[32m", "").replace("\033[33m", "").replace("\033[1m", "")
+    assert not _unprintable(own.replace("\033[0m", ""))
+    assert "\\x1b[2J\\rHEALTHY: all good\\n\\x1b]0;pwned\\x07\\u202egnp.\\x9b31m\\x00\\t" in text
+    assert not any(line.startswith("HEALTHY") for line in text.splitlines())
+    assert not _unprintable(render_json(report))  # JSON escapes them itself
+
+
+def test_progress_lines_escape_server_supplied_text() -> None:
+    report = report_of("", pods=_hostile_pods())
+    args = argparse.Namespace(wait=60.0, interval=5.0)
+    line = _progress(1, 3.0, args, report)
+    assert not _unprintable(line)
+    assert "\\x1b[2J" in line

@@ -298,11 +298,19 @@ def test_password_rotation_alters_every_account_binlogged(name: str, version: st
     # Binlogged (no sql_log_bin = 0), so replicas apply the same hashes; the backup account where it lives.
     flavor = get_flavor(name, version)
     backup_host = "%" if flavor.seeding == "clone-plugin" else "localhost"
+    # MariaDB logs the statement as given: it carries the hashes (issue 17, defect 1).
+    by = "IDENTIFIED BY PASSWORD {{%s_HASH}}" if name == "mariadb" else "IDENTIFIED BY {{%s}}"
+    assert bool(flavor.account_hashes_sql) == (name == "mariadb")
     assert flavor.rotate_passwords.splitlines() == [
-        "ALTER USER `root`@`localhost` IDENTIFIED BY {{ROOT_PASSWORD}};",
-        "ALTER USER `root`@`%` IDENTIFIED BY {{ROOT_PASSWORD}};",
-        "ALTER USER {{REPLICATION_USER}}@`%` IDENTIFIED BY {{REPLICATION_PASSWORD}};",
-        f"ALTER USER {{{{BACKUP_USER}}}}@`{backup_host}` IDENTIFIED BY {{{{BACKUP_PASSWORD}}}};",
+        f"ALTER USER `root`@`localhost` {by % 'ROOT_PASSWORD'};",
+        f"ALTER USER `root`@`%` {by % 'ROOT_PASSWORD'};",
+        f"ALTER USER {{{{REPLICATION_USER}}}}@`%` {by % 'REPLICATION_PASSWORD'};",
+        f"ALTER USER {{{{BACKUP_USER}}}}@`{backup_host}` {by % 'BACKUP_PASSWORD'};",
     ]
     assert f"{{{{BACKUP_USER}}}}@`{backup_host}` IDENTIFIED BY" in flavor.init_accounts
     assert sourced(name, version)["SQL_ROTATE_PASSWORDS"] == flavor.rotate_passwords
+    # The primary's init file is never binlogged: it keeps the passwords themselves (no server to hash them).
+    clear = (
+        flavor.rotate_passwords if name == "mysql" else flavor.rotate_passwords.replace(" PASSWORD {{", " {{")
+    )
+    assert flavor.init_passwords == clear.replace("_HASH}}", "}}")

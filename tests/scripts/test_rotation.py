@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,6 +166,45 @@ def test_a_new_replica_clones_with_the_new_backup_password(cluster: Cluster) -> 
     assert ids(new, NEW.root) == [1, 2, 3]
 
 
+def fragments(password: str) -> list[bytes]:
+    """The parts of `password` a file would hold verbatim whatever its quoting (an SQL literal escapes quotes
+    and backslashes): the runs between those characters, long enough to be unmistakable."""
+    return [part.encode() for part in re.split(r"['\"\\\\]", password) if len(part) >= 8]
+
+
+def files_holding(root: Path, secrets: tuple[str, ...], *, only: str = "") -> list[str]:
+    """Every file under `root` (whose name holds `only`) with a fragment of one of `secrets` in it."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or only not in path.name:
+            continue
+        content = path.read_bytes()
+        found += [f"{path.relative_to(root)}: {part!r}" for secret in secrets for part in fragments(secret)
+                  if part in content]  # fmt: skip
+    return found
+
+
+def test_no_password_is_in_clear_on_any_volume(cluster: Cluster) -> None:
+    """Issue 17, defect 1: the primary applies the Secret's passwords binlogged, and MariaDB logged
+    `ALTER USER ... IDENTIFIED BY '<password>'` verbatim, so every binary and relay log of every pod held
+    root's and the backup user's passwords, readable by the replication user over the network (MySQL logs
+    only hashes). No file on any pod's volume holds root's or the backup user's password, old or new; the
+    replication password is on a replica's volume only where the server keeps its source's credentials
+    (MariaDB's master.info, MySQL's replication metadata table), never in a binary or relay log."""
+    old, new = DEFAULT_PASSWORDS, NEW
+    pods = [cluster.primary, *cluster.replicas]
+    assert len(pods) == 3, pods  # the replica the test above added was seeded after the rotation
+    for pod in pods:
+        pod.sql("FLUSH LOGS", password=new.root)  # what the servers buffer is on the volume
+    admin = (old.root, old.backup, new.root, new.backup)
+    leaks = [f"{pod.name}: {leak}" for pod in pods for leak in files_holding(pod.data_root, admin)]
+    replication = (old.replication, new.replication)
+    for pod in pods:
+        for name in ("bin", "relay"):
+            leaks += [f"{pod.name}: {leak}" for leak in files_holding(pod.data_root, replication, only=name)]
+    assert leaks == [], leaks
+
+
 def test_a_replica_whose_secret_lags_the_primarys_stays_ready(flavor: Flavor) -> None:
     """The window the e2e rotation met on MySQL 9.7 (the read Service empty for a moment), forced: the kubelet
     refreshes each pod's mounted Secret on its own schedule, so the primary may apply the new passwords while
@@ -204,3 +244,44 @@ def test_a_replica_whose_secret_lags_the_primarys_stays_ready(flavor: Flavor) ->
         wait_until(lambda: ids(replica, NEW.root) == [1, 2, 3], 60, what="row 3 on the replica")
         assert replica.probe("readiness").returncode == 0
         assert_rotated(cluster, DEFAULT_PASSWORDS, NEW, (*DEFAULT_PASSWORDS.all(), *NEW.all()))
+
+
+def restart_sidecar(pod: Pod) -> None:
+    """Kills the pod's sidecar, starts it again and waits until it has looked at its volume's logs."""
+    started = pod.log("sidecar").count("the local server answers")
+    pod.kill_sidecar()
+    pod.start_sidecar()
+    wait_until(lambda: pod.log("sidecar").count("the local server answers") > started, 60,
+               what=f"{pod.name}'s sidecar to start")  # fmt: skip
+    time.sleep(1)  # the search right after the upgrade step
+
+
+def test_logs_an_earlier_version_filled_with_passwords_are_named_until_a_rotation(flavor: Flavor) -> None:
+    """Issue 17, defect 1, on upgrade: an earlier version's sidecar logged the Secret's passwords in clear on
+    MariaDB. Every pod names the binary and relay logs on its volume that hold a current password (never the
+    password) and what a person must do: rotate. Once rotated, nothing current is there: no warning."""
+    if not flavor.account_hashes_sql:
+        pytest.skip("MySQL logs only hashes: no earlier version wrote a password into its binary log")
+    warning = "passwords: WARNING:"
+    with cluster_on_a_secret(flavor) as cluster:
+        primary, replica = cluster.primary, cluster.replicas[0]
+        # What the earlier sidecar ran, binlogged: the password as an SQL literal (lib.sh sql_literal).
+        literal = "'" + DEFAULT_PASSWORDS.root.replace("\\", "\\\\").replace("'", "''") + "'"
+        primary.sql(f"ALTER USER root@'%' IDENTIFIED BY {literal}")
+        primary.sql("INSERT INTO app.t VALUES (2)")
+        wait_until(lambda: ids(replica, DEFAULT_PASSWORDS.root) == [1, 2], 30, what="the replica to apply it")
+        for pod in (primary, replica):
+            restart_sidecar(pod)
+            logged = pod.log("sidecar")
+            assert f"{warning} " in logged, logged
+            assert "root's current password" in logged
+            assert "rotate the passwords" in logged
+        write_secret(Path(primary.env["SECRET_DIR"]), NEW, cluster.uid, cluster.gid)
+        wait_for_log(replica, "sidecar", "re-pointed with the new replication password", 90)
+        for pod in (primary, replica):
+            warned = pod.log("sidecar").count(warning)
+            restart_sidecar(pod)
+            assert pod.log("sidecar").count(warning) == warned, pod.log("sidecar")
+        for secret in (*DEFAULT_PASSWORDS.all(), *NEW.all()):
+            for pod in (primary, replica):
+                assert secret not in pod.logs(), f"a password is in {pod.name}'s logs"

@@ -49,7 +49,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -60,6 +59,7 @@ from typing import Any, Literal, TypeVar
 import pymysql
 
 from mysql_cluster.flavors import Flavor, get_flavor, render_config_files
+from tests.support.command_line_watch import CommandLineWatch  # noqa: F401 (a public name of this module)
 from tests.support.rootfs import command_prefix, rootfs_of
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "mysql_cluster" / "scripts"
@@ -132,46 +132,6 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}") from last_error
         time.sleep(interval)
-
-
-class CommandLineWatch:
-    """Samples every process's command line (/proc/*/cmdline) in a thread, as a context manager.
-
-    `leaks` lists the command lines that held one of `secrets`; `seen` the program and script names it
-    observed, so a test can prove the watch was looking while the interesting processes ran.
-    """
-
-    def __init__(self, secrets: tuple[str, ...], interval: float = 0.02) -> None:
-        self.secrets = tuple(secret.encode() for secret in secrets)
-        self.interval = interval
-        self.leaks: list[str] = []
-        self.seen: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="command-line-watch", daemon=True)
-
-    def __enter__(self) -> CommandLineWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-                try:
-                    raw = cmdline.read_bytes()
-                except OSError:
-                    continue  # the process exited meanwhile
-                if not raw:
-                    continue
-                args = [arg.decode(errors="replace") for arg in raw.split(b"\0")]
-                self.seen.add(Path(args[0]).name)
-                self.seen.update(Path(arg).name for arg in args[1:6] if arg.endswith(".sh"))
-                if any(secret in raw for secret in self.secrets):
-                    self.leaks.append(" ".join(args))
-            self._stop.wait(self.interval)
 
 
 _used_ports: set[int] = set()

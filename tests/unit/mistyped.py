@@ -107,6 +107,11 @@ MISTAKES: list[Mistake] = [
     *_each("serverConfig", {"max_connections": "500\nread_only = OFF"}, {"max_connections": ""}),
     *_each("serverConfig", {"max_connections": None}, {"max_connections": [1]}, {"max connections": 5}),
     *_each("serverConfig", {"max_connections": " 500"}, {"": 1}, {"9max": 1}, {"a" * 65: 1}),
+    # ... however the servers would read the name (issue 17, defect 3): prefixes repeated, MariaDB's unique
+    # prefixes of names, options that filter or skip what replicas apply, files, values the option file cuts
+    *_each("serverConfig", {"loose_skip_grant_tables": 1}, {"loose_loose_init_file": "/x"}, {"read_onl": 0}),
+    *_each("serverConfig", {"enable_loose_super_read_only": 0}, {"replicate_do_db": "a"}, {"init_slave": 1}),
+    *_each("serverConfig", {"general_log_file": "/x"}, {"max_connections": "500 # x"}, {"loose_": 1}),
     *_each("networkPolicy", "off", {"allowDatabaseFrom": "cluster"}, {"allowDatabaseFrom": []}),
     *_each("networkPolicy", {"allowDatabaseFrom": ["Apps"]}, {"allowDatabaseFrom": ["a", "a"]}),
     *_each("networkPolicy", {"enable": True}, {"enabled": "no"}, {"allowDatabaseFrom": "apps"}),

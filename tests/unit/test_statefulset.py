@@ -257,11 +257,10 @@ def test_clone_container_logs_in_only_when_the_clone_plugin_seeds(
     on the clone port (scripts/transport.sh), and no server configuration."""
     clone = deploy(args).container("clone")
     env, mounts = env_of(clone), mounts_of(clone)
-    assert "MYSQL_BACKUP_PASSWORD" in env
-    assert ("MYSQL_ROOT_PASSWORD" in env) is seeded_by_plugin
+    secrets = "/var/run/secrets/mysql-cluster"
+    assert f"{secrets}/backup-password" in mounts
+    assert (f"{secrets}/root-password" in mounts) is seeded_by_plugin
     assert (mounts.get("/etc/mysql/conf.d") == ("server-conf", True)) is seeded_by_plugin
-    if seeded_by_plugin:
-        assert env["MYSQL_BACKUP_PASSWORD"]["secretKeyRef"]["key"] == "backup-password"
     assert "PEER_MYSQL_PORT" not in env  # test-only override
 
 
