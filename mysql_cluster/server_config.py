@@ -102,6 +102,13 @@ def validate(problems: Problems, options: object) -> None:
         if found is not None:
             problems.add(key, value, _refused(option, found))
             continue
+        if (abbreviated := _abbreviates_init_only(option)) is not None:
+            problems.add(
+                key,
+                value,
+                f"{abbreviated} written in full (MariaDB reads a unique prefix of a name as that option)",
+            )
+            continue
         if canonical(option) in INIT_ONLY:
             if init_only_value(canonical(option), value) is None:
                 problems.add(key, value, INIT_ONLY[canonical(option)][0])
@@ -110,6 +117,18 @@ def validate(problems: Problems, options: object) -> None:
             continue
         if not isinstance(value, str) or not _reads_back(value):
             problems.add(key, value, _VALUES)
+
+
+def _abbreviates_init_only(option: str) -> str | None:
+    """The initialisation-only option that a reading of `option` is a strict prefix of, if any: written so,
+    it would escape the check of the settings the data is bound to (cluster_facts.py)."""
+    for reading in server_options.readings(option):
+        if reading in server_options.FULL_NAMES:
+            continue
+        for name in INIT_ONLY:
+            if name != reading and name.startswith(reading):
+                return name
+    return None
 
 
 def init_only_value(option: str, value: object) -> str | None:

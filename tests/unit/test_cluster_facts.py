@@ -43,7 +43,9 @@ def test_facts_of_a_configuration_in_normal_form() -> None:
 @pytest.mark.parametrize(
     ("option", "value", "allowed"),
     [("innodb_page_size", "3k", "4k | 8k | 16k"), ("innodb_page_size", 1000, "4096 ... 65536"),
-     ("lower_case_table_names", 3, "0 | 1 | 2"), ("lower_case_table_names", True, "0 | 1 | 2")],
+     ("lower_case_table_names", 3, "0 | 1 | 2"), ("lower_case_table_names", True, "0 | 1 | 2"),
+     ("lower_case_table_nam", 1, "lower_case_table_names written in full"),
+     ("loose_innodb_page_si", "8k", "innodb_page_size written in full")],
 )  # fmt: skip
 def test_a_value_the_server_refuses_at_initialisation_is_refused(
     option: str, value: object, allowed: str
