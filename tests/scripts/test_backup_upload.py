@@ -226,6 +226,9 @@ def test_a_backup_killed_midway_leaves_no_manifest(cluster: Cluster, store: Obje
     )  # fmt: skip
     assert after.returncode == 0, after.stderr
     assert manifest_of(store, "after-kill")["id"] == "after-kill"
+    if cluster.flavor.name == "mysql":
+        assert "left by an interrupted backup" in after.stderr
+    assert not (cluster.primary.data_root / ".backup-tmp").exists()
 
 
 def test_a_backup_whose_tool_fails_leaves_no_manifest_and_no_data(
