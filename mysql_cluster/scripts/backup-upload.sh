@@ -13,7 +13,8 @@
 #   <prefix>/<id>/manifest.json                 flavor, versions, pod, server id and uuid, GTID set and binlog
 #                                               position, start and end times, sizes and sha256 of the object
 # Compressed with zstd where the image has it, else gzip. Exit 0 and "backup <id> complete" on stderr; any
-# failure: status 1, the data object deleted (or its multipart upload aborted), no manifest.
+# failure: status 1, the data object deleted (or its multipart upload aborted), no manifest. One at a time per
+# pod (flock on $RUN_DIR/backup-upload.lock): a second is refused.
 set -euo pipefail
 shopt -s lastpipe
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -37,6 +38,10 @@ if command -v zstd >/dev/null; then
 else
   compression=gzip compress=(gzip -c -1)
 fi
+# One backup per pod at a time (a second would remove the first's staged MySQL copy); the kernel releases the
+# lock however this script ends.
+exec 8>"$RUN_DIR/backup-upload.lock"
+flock -n 8 || die "another backup of $POD_NAME is running; not starting a second"
 work=$(mktemp -d "$RUN_DIR/backup-upload.XXXXXX")
 key='' uploaded=''
 finish() { # on any exit before the manifest: nothing of this backup may look complete

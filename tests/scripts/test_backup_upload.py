@@ -247,3 +247,23 @@ def test_a_backup_whose_tool_fails_leaves_no_manifest_and_no_data(
     assert running.returncode == 1, stderr
     assert "failed" in stderr
     assert store.keys(BUCKET, f"{PREFIX}/tool-failed/") == []
+
+
+def test_a_second_backup_on_the_same_pod_is_refused_while_one_runs(
+    cluster: Cluster, store: ObjectStore
+) -> None:
+    running = start_backup(cluster.primary, store, "first")
+    try:
+        wait_until(
+            lambda: uploading_part(1) or running.poll() is not None, 120, 0.05, "the first part's upload"
+        )
+        second = subprocess.run(
+            cluster.primary.command("backup-upload.sh"), env=backup_env(cluster.primary, store, "second"),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert second.returncode == 1
+        assert "another backup of mysql-0 is running" in second.stderr
+        assert store.keys(BUCKET, f"{PREFIX}/second/") == []
+    finally:
+        os.killpg(running.pid, signal.SIGKILL)
+        running.wait(10)
