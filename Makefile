@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup lint test server-tiers test-unit test-scripts test-check images-db e2e toolchain cluster-up cluster-down up down env check bench clean
+.PHONY: setup lint test server-tiers test-unit test-scripts test-check images-db object-store e2e toolchain cluster-up cluster-down up down env check bench clean
 
 ## setup: Debian packages, the virtualenv and the Python packages (idempotent)
 setup:
@@ -27,8 +27,12 @@ test-unit: setup
 images-db:
 	bash e2e/images/build-db.sh
 
+## object-store: versitygw, the S3-compatible store the backup scripts are tested against (80 s cold, cached)
+object-store:
+	bash e2e/toolchain/versitygw.sh >/dev/null
+
 ## test-scripts: the container scripts against real servers: MariaDB 10.11 (this host), 11.8 (its image)
-test-scripts: setup images-db
+test-scripts: setup images-db object-store
 	$(PYTEST) -m scripts
 
 ## test-check: the post-deploy check tool against real servers: MariaDB 10.11 (this host), MySQL 9.7 (its image)
@@ -62,7 +66,7 @@ test: lint test-unit
 	$(MAKE) --no-print-directory -j2 --output-sync=target server-tiers e2e
 
 ## server-tiers: the script tier, then the check tier (one job)
-server-tiers: setup images-db
+server-tiers: setup images-db object-store
 	$(PYTEST) -m scripts
 	$(PYTEST) -m check
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the unit, script and check tiers need on a bare Debian machine: the database server and backup
-# tool the script tests run for real, socat (the clone transport), shellcheck, and the Python virtualenv.
+# tool the script tests run for real, socat (the clone transport), curl and zstd (the backup's S3 client and
+# compressor), shellcheck, and the Python virtualenv.
 # Idempotent: a second run only checks. The end-to-end toolchain has its own scripts under e2e/.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="${VENV:-$here/.venv}"
-debs=(mariadb-server mariadb-client mariadb-backup socat shellcheck python3-venv)
+debs=(mariadb-server mariadb-client mariadb-backup socat curl zstd shellcheck python3-venv)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

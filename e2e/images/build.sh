@@ -30,7 +30,7 @@ PAUSE_IMAGE=localhost/mysql-cluster/pause:3.10
 DB_IMAGE=localhost/mysql-cluster/mariadb:10.11
 # Installed at exactly the host's candidate version (part of the cache key).
 DB_PINNED=(mariadb-server mariadb-client mariadb-backup socat)
-DB_OTHERS=(bash coreutils procps hostname gzip tzdata ca-certificates iproute2)
+DB_OTHERS=(bash coreutils procps hostname gzip tzdata ca-certificates iproute2 curl zstd)
 DB_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 log() { printf '[images] %s\n' "$*" >&2; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds (cold: about half an hour on two cores) or finds (cached: seconds) everything the end-to-end tier needs:
-# the Pulumi CLI, language host and provider plugins, the Kubernetes components, and the local images.
+# the Pulumi CLI, language host and provider plugins, the Kubernetes components, the object store the backups
+# go to (versitygw), and the local images.
 # Each part caches its own output under ${MYSQL_CLUSTER_CACHE:-/var/cache/mysql-cluster}, keyed by its pins.
 #   build.sh              build what is missing
 #   build.sh --print-path print the PATH entries (pulumi and kubernetes bin dirs), build nothing
@@ -24,6 +25,7 @@ images_pid=$!
 
 bash "$here/kubernetes.sh"
 bash "$here/pulumi.sh"
+bash "$here/versitygw.sh" >/dev/null
 
 if ! wait "$images_pid"; then
   log "images: build failed"

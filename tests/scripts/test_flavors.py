@@ -233,7 +233,7 @@ def test_rendered_files_and_env_round_trip(name: str, version: str) -> None:
 
 
 def test_every_flavor_variable_the_scripts_use_is_defined_for_every_flavor() -> None:
-    contract = set(re.findall(r"^\| `([A-Z_]+)`", (SCRIPTS / "README.md").read_text(), re.MULTILINE))
+    contract = set(re.findall(r"^\| `([A-Z0-9_]+)`", (SCRIPTS / "README.md").read_text(), re.MULTILINE))
     contract |= {"MYSQL_ROOT_PASSWORD", "MYSQL_REPLICATION_PASSWORD", "MYSQL_BACKUP_PASSWORD", "BACKUP_USER"}
     # Optional settings checked with `${NAME:-}` before their plain use (donor.sh, transport.sh).
     contract |= {"CLONE_DONORS", "CLONE_FIXED_DONOR", "TRANSPORT_VOLUME"}
@@ -246,6 +246,8 @@ def test_every_flavor_variable_the_scripts_use_is_defined_for_every_flavor() -> 
             "transport-socat.sh",
             "transport-openssl.sh",
             "donor.sh",
+            "s3.sh",
+            "backup-source.sh",
         )
     )
     defined_by_lib = set(re.findall(r"^\s*([A-Z0-9_]+)=", libraries, re.MULTILINE))
