@@ -170,7 +170,7 @@ def test_clone_position_survives_a_crash_before_it_was_consumed(cluster: Cluster
     primary.sql("INSERT INTO app.t VALUES (7), (8)")
 
     replica.start_sidecar()
-    replica.wait_ready(60)
+    replica.wait_ready(120)  # a fresh server and its first configuration, on a loaded machine
     wait_for_ids(replica, [1, 2, 3, 4, 5, 6, 7, 8])
     assert not position_file.exists()
     assert replica.log("sidecar").count("applying the clone's GTID position") == 1
