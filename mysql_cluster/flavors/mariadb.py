@@ -165,7 +165,13 @@ def mariadb_flavor(version: str) -> Flavor:
         # MariaDB binlogs ALTER USER as given: the passwords travel as the hashes it stores
         # (mysql_native_password, each account's plugin since `init_accounts`).
         rotate_passwords=rotate_passwords(hashed=True),
-        apply_strict_variables=(("slave_exec_mode", "STRICT"), ("slave_skip_errors", "OFF")),
+        # replicate_events_marked_for_skip: FILTER_ON_* drops what a client of the primary marked with
+        # @@skip_replication.
+        apply_strict_variables=(
+            ("slave_exec_mode", "STRICT"),
+            ("slave_skip_errors", "OFF"),
+            ("replicate_events_marked_for_skip", "REPLICATE"),
+        ),
         init_passwords=rotate_passwords(),
         backup_host="localhost",
         backup_account=backup_account("localhost", "", BACKUP_GRANTS, (), hashed=True),

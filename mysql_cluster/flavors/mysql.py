@@ -159,6 +159,8 @@ def mysql_flavor(version: str) -> Flavor:
     """MySQL at `version` (one of `VERSIONS`)."""
     tool = _backup_tool(version)
     clone_plugin = tool["seeding"] == "clone-plugin"
+    # XtraBackup connects over the socket; the CLONE plugin's recipient over the network.
+    backup_host = "%" if clone_plugin else "localhost"
     common, primary, replica = _cnf(version, clone_plugin)
     return Flavor(
         name="mysql",
@@ -257,12 +259,12 @@ def mysql_flavor(version: str) -> Flavor:
         replication_monitor_grant=MONITOR_GRANT,
         replication_monitor_granted="`replication_connection_status`",
         local_admin=local_admin("WITH auth_socket"),
-        rotate_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
+        rotate_passwords=rotate_passwords(backup_host=backup_host),
         apply_strict_variables=(("replica_exec_mode", "STRICT"), ("replica_skip_errors", "OFF")),
-        init_passwords=rotate_passwords(backup_host="%" if clone_plugin else "localhost"),
-        backup_host="%" if clone_plugin else "localhost",
+        init_passwords=rotate_passwords(backup_host=backup_host),
+        backup_host=backup_host,
         backup_account=backup_account(
-            "%" if clone_plugin else "localhost",
+            backup_host,
             " REQUIRE SSL" if clone_plugin else "",
             tool["backup_grants"],
             tool["backup_table_grants"],
@@ -276,7 +278,7 @@ def mysql_flavor(version: str) -> Flavor:
             local_admin=local_admin("WITH auth_socket"),
             replication_monitor_grant=MONITOR_GRANT,
             backup_table_grants=tool["backup_table_grants"],
-            backup_host="%" if clone_plugin else "localhost",
+            backup_host=backup_host,
             backup_require=" REQUIRE SSL" if clone_plugin else "",
         ),
         common_cnf=common,

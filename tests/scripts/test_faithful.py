@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from mysql_cluster.flavors import Flavor
+from tests.scripts.test_restart import ids
 from tests.support.pods import Cluster, Pod, wait_until
 
 pytestmark = pytest.mark.scripts
@@ -40,10 +41,6 @@ def filter_statements(flavor: Flavor, value: str) -> tuple[str, ...]:
             "START REPLICA SQL_THREAD",
         )
     return ("STOP SLAVE", f"SET GLOBAL replicate_ignore_db = '{value}'", "START SLAVE")
-
-
-def ids(pod: Pod) -> list[int]:
-    return [row[0] for row in pod.sql("SELECT id FROM app.t ORDER BY id")]
 
 
 def assert_unfit(cluster: Cluster, replica: Pod, cause: str) -> None:
@@ -81,4 +78,19 @@ def test_a_lenient_applier_takes_the_replica_out(cluster: Cluster) -> None:
         assert_unfit(cluster, replica, f"{mode}=IDEMPOTENT, not STRICT")
     finally:
         run(replica, f"SET GLOBAL {mode} = 'STRICT'")
+    wait_until(lambda: replica.probe("readiness").returncode == 0, 30, what="the replica ready again")
+
+
+def test_a_replica_dropping_events_marked_for_skip_takes_the_replica_out(cluster: Cluster) -> None:
+    """MariaDB: a client of the primary may mark its events with @@skip_replication; a replica told to
+    filter them (replicate_events_marked_for_skip) silently lacks them."""
+    if cluster.flavor.name != "mariadb":
+        pytest.skip("MySQL has no skip_replication marker")
+    replica = cluster.replicas[0]
+    variable = "replicate_events_marked_for_skip"
+    run(replica, "STOP SLAVE", f"SET GLOBAL {variable} = 'FILTER_ON_SLAVE'", "START SLAVE")
+    try:
+        assert_unfit(cluster, replica, f"{variable}=FILTER_ON_SLAVE, not REPLICATE")
+    finally:
+        run(replica, "STOP SLAVE", f"SET GLOBAL {variable} = 'REPLICATE'", "START SLAVE")
     wait_until(lambda: replica.probe("readiness").returncode == 0, 30, what="the replica ready again")
